@@ -1,0 +1,226 @@
+// DataDirImpl: a folder of databases, one LMDB file each (docs/storage.md).
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
+#include "db/database_impl.h"
+#include "db/names.h"
+#include "divan/data_dir.h"
+
+namespace divan {
+
+Status DataDir::validate_database_name(std::string_view name) {
+  return db::validate_database_name(name);
+}
+
+namespace db {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char kNoDatabase[] = "Database does not exist.";
+const char kLockFile[] = "LOCK";
+
+Status io_error(const std::string& what, const std::error_code& ec) {
+  return Status::io_error(what + ": " + ec.message());
+}
+
+void remove_quietly(const fs::path& p) {
+  std::error_code ec;
+  fs::remove(p, ec);
+}
+
+class DataDirImpl final : public DataDir {
+ public:
+  DataDirImpl(std::string path, const DataDirOptions& options, int lock_fd)
+      : path_(std::move(path)), uuids_(options.random), lock_fd_(lock_fd) {
+    ctx_.options = options;
+    ctx_.uuids = &uuids_;
+  }
+
+  ~DataDirImpl() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_.clear();
+      lru_.clear();
+    }
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  }
+
+  const std::string& path() const override { return path_; }
+
+  Result<std::shared_ptr<Database>> create_database(std::string_view name) override {
+    if (Status s = validate_database_name(name); !s.is_ok()) return s;
+    std::lock_guard<std::mutex> lock(mu_);
+    fs::path file = file_of(name);
+    std::error_code ec;
+    if (fs::exists(file, ec)) {
+      return Status(ErrorCode::kFileExists,
+                    "The database could not be created, the file already exists.");
+    }
+    // Set the new database up under a temporary name and rename it into
+    // place, so a crash never leaves a half-made database behind.
+    fs::path temp = fs::path(path_) / ("." + database_file_name(name) + ".creating");
+    remove_quietly(temp);
+    remove_quietly(temp.string() + "-lock");
+    {
+      auto made = DatabaseImpl::open(ctx_, std::string(name), temp.string(), /*create=*/true);
+      if (!made.is_ok()) {
+        remove_quietly(temp);
+        remove_quietly(temp.string() + "-lock");
+        return made.status();
+      }
+    }  // closes the environment
+    fs::rename(temp, file, ec);
+    remove_quietly(temp.string() + "-lock");
+    if (ec) {
+      remove_quietly(temp);
+      return io_error("cannot create database " + std::string(name), ec);
+    }
+    if (Status s = sync_folder(); !s.is_ok()) return s;
+    return open_locked(name);
+  }
+
+  Result<std::shared_ptr<Database>> open_database(std::string_view name) override {
+    if (Status s = validate_database_name(name); !s.is_ok()) return s;
+    std::lock_guard<std::mutex> lock(mu_);
+    return open_locked(name);
+  }
+
+  Status delete_database(std::string_view name) override {
+    if (Status s = validate_database_name(name); !s.is_ok()) return s;
+    std::lock_guard<std::mutex> lock(mu_);
+    fs::path file = file_of(name);
+    std::error_code ec;
+    if (!fs::exists(file, ec)) return Status::not_found(kNoDatabase);
+    if (auto it = open_.find(std::string(name)); it != open_.end()) {
+      it->second.db->mark_deleted();
+      lru_.erase(it->second.lru);
+      open_.erase(it);
+    }
+    // Rename first (atomic), then remove: a crash in between leaves only a
+    // hidden file that the next deletion of anything does not confuse with
+    // a database.
+    fs::path trash = fs::path(path_) / ("." + database_file_name(name) + ".deleted");
+    fs::rename(file, trash, ec);
+    if (ec) return io_error("cannot delete database " + std::string(name), ec);
+    remove_quietly(file.string() + "-lock");
+    remove_quietly(trash);
+    return sync_folder();
+  }
+
+  Result<std::vector<std::string>> list_databases() override {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(path_, ec)) {
+      std::string file = entry.path().filename().string();
+      if (file.empty() || file[0] == '.') continue;
+      if (auto name = database_name_of_file(file)) names.push_back(std::move(*name));
+    }
+    if (ec) return io_error("cannot list " + path_, ec);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+ private:
+  struct Entry {
+    std::shared_ptr<DatabaseImpl> db;
+    std::list<std::string>::iterator lru;
+  };
+
+  fs::path file_of(std::string_view name) const {
+    return fs::path(path_) / database_file_name(name);
+  }
+
+  // REQUIRES: mu_ held.
+  Result<std::shared_ptr<Database>> open_locked(std::string_view name) {
+    std::string key(name);
+    if (auto it = open_.find(key); it != open_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      return std::shared_ptr<Database>(it->second.db);
+    }
+    fs::path file = file_of(name);
+    std::error_code ec;
+    if (!fs::exists(file, ec)) return Status::not_found(kNoDatabase);
+    auto db = DatabaseImpl::open(ctx_, key, file.string(), /*create=*/false);
+    if (!db.is_ok()) return db.status();
+    lru_.push_front(key);
+    open_.emplace(key, Entry{db.value(), lru_.begin()});
+    evict_idle();
+    return std::shared_ptr<Database>(std::move(db.value()));
+  }
+
+  // Closes least recently used databases that no caller holds, while more
+  // than max_open_databases are open. REQUIRES: mu_ held.
+  void evict_idle() {
+    for (auto it = lru_.end(); open_.size() > ctx_.options.max_open_databases && it != lru_.begin();) {
+      --it;
+      auto entry = open_.find(*it);
+      if (entry->second.db.use_count() > 1) continue;  // someone holds it
+      open_.erase(entry);
+      it = lru_.erase(it);
+    }
+  }
+
+  // Makes renames and removals in the folder durable.
+  Status sync_folder() {
+    int fd = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return Status::io_error("cannot open " + path_ + ": " + std::strerror(errno));
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return Status::io_error("cannot sync " + path_ + ": " + std::strerror(err));
+    return Status::ok();
+  }
+
+  const std::string path_;
+  DatabaseContext ctx_;
+  SequentialUuids uuids_;
+  int lock_fd_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> open_;
+  std::list<std::string> lru_;  // most recently used first
+};
+
+}  // namespace
+}  // namespace db
+
+Result<std::unique_ptr<DataDir>> DataDir::open(const std::string& path,
+                                               const DataDirOptions& options) {
+  namespace fs = std::filesystem;
+  DataDirOptions opts = options;
+  if (opts.clock == nullptr) opts.clock = Clock::system();
+  if (opts.random == nullptr) opts.random = RandomSource::system();
+  if (opts.max_group_docs == 0) opts.max_group_docs = 1;
+
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    if (!opts.create_if_missing) return Status::not_found("data folder " + path + " does not exist");
+    fs::create_directories(path, ec);
+    if (ec) return Status::io_error("cannot create data folder " + path + ": " + ec.message());
+  }
+  std::string lock_path = (fs::path(path) / db::kLockFile).string();
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::io_error("cannot open " + lock_path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status::io_error("data folder " + path + " is in use by another divan process");
+    }
+    return Status::io_error("cannot lock " + lock_path + ": " + std::strerror(err));
+  }
+  return std::unique_ptr<DataDir>(new db::DataDirImpl(path, opts, fd));
+}
+
+}  // namespace divan

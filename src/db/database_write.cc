@@ -1,0 +1,617 @@
+// DatabaseImpl: opening, and the write path (put, remove, bulk_docs, _local
+// documents, revs_limit, compaction).
+//
+// A write is parsed and validated in the caller's thread (so concurrent
+// writers parse in parallel), then queued; the queue's leader applies a
+// whole group in one transaction (group commit) and publishes the new
+// update_seq only after the commit is durable.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+#include "db/database_impl.h"
+#include "db/names.h"
+
+namespace divan::db {
+
+using rev::RevId;
+using rev::RevTree;
+
+namespace {
+
+constexpr std::uint64_t kFormatVersion = 1;
+constexpr const char* kMetaFormat = "format";
+constexpr const char* kMetaRevsLimit = "revs_limit";
+constexpr const char* kMetaStartTime = "instance_start_time";
+constexpr const char* kMetaUpdateSeq = "update_seq";
+constexpr const char* kMetaDocCount = "doc_count";
+constexpr const char* kMetaDocDelCount = "doc_del_count";
+constexpr const char* kMetaExternal = "external_size";
+
+const char kNoDatabase[] = "Database does not exist.";
+const char kNewEditsNeedsRev[] =
+    "When `new_edits: false`, the document needs `_rev` or `_revisions` specified";
+
+Result<std::uint64_t> read_meta_u64(const storage::ReadTxn& txn, storage::Dbi meta,
+                                    const char* key, std::uint64_t absent) {
+  auto v = txn.get(meta, key);
+  if (!v.is_ok()) return v.status();
+  if (!v->has_value()) return absent;
+  std::uint64_t out = 0;
+  if (!decode_u64(**v, &out)) return Status::corruption(std::string("bad meta value ") + key);
+  return out;
+}
+
+Status get_meta_u64(const storage::WriteTxn& txn, storage::Dbi meta, const char* key,
+                    std::uint64_t* out) {
+  auto v = txn.get(meta, key);
+  if (!v.is_ok()) return v.status();
+  *out = 0;
+  if (v->has_value() && !decode_u64(**v, out)) {
+    return Status::corruption(std::string("bad meta value ") + key);
+  }
+  return Status::ok();
+}
+
+// The N of a _local document's "0-N" revision. Errors: bad_request.
+Result<std::uint64_t> local_rev_number(const RevId& rev) {
+  std::uint64_t n = 0;
+  const char* b = rev.hash.data();
+  const char* e = b + rev.hash.size();
+  auto [p, ec] = std::from_chars(b, e, n);
+  if (rev.pos != 0 || ec != std::errc() || p != e) return Status::bad_request("Invalid rev format");
+  return n;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Opening
+
+DatabaseImpl::DatabaseImpl(const DatabaseContext& ctx, std::string name,
+                           std::shared_ptr<storage::Env> env, Dbis dbis, std::uint64_t update_seq,
+                           std::string instance_start_time, std::uint32_t revs_limit)
+    : ctx_(ctx),
+      name_(std::move(name)),
+      env_(std::move(env)),
+      dbi_(dbis),
+      instance_start_time_(std::move(instance_start_time)),
+      revs_limit_(revs_limit),
+      notifier_(update_seq),
+      queue_([this](std::span<WriteQueue::Op* const> group) { return run_group(group); },
+             ctx.options.max_group_docs) {}
+
+DatabaseImpl::~DatabaseImpl() { notifier_.close(); }
+
+Result<std::shared_ptr<DatabaseImpl>> DatabaseImpl::open(const DatabaseContext& ctx,
+                                                         std::string name,
+                                                         const std::string& path, bool create) {
+  storage::EnvOptions eo;
+  eo.sync = ctx.options.sync;
+  eo.initial_map_size = ctx.options.initial_map_size;
+  eo.max_readers = ctx.options.max_readers;
+  eo.max_dbs = 8;
+  auto env = storage::open_env(path, eo);
+  if (!env.is_ok()) return env.status();
+  std::shared_ptr<storage::Env> e = std::move(env.value());
+
+  Dbis d;
+  struct Named {
+    const char* name;
+    storage::Dbi* dbi;
+  };
+  for (Named n : {Named{"meta", &d.meta}, Named{"docs", &d.docs}, Named{"trees", &d.trees},
+                  Named{"bodies", &d.bodies}, Named{"by_seq", &d.by_seq},
+                  Named{"seq_counts", &d.seq_counts}, Named{"local", &d.local}}) {
+    auto dbi = e->open_dbi(n.name);
+    if (!dbi.is_ok()) return dbi.status();
+    *n.dbi = *dbi;
+  }
+
+  if (create) {
+    std::uint64_t start_secs =
+        static_cast<std::uint64_t>(ctx.options.clock->now_micros() / 1'000'000);
+    Status s = e->write([&](storage::WriteTxn& txn) -> Status {
+      auto existing = txn.get(d.meta, kMetaFormat);
+      if (!existing.is_ok()) return existing.status();
+      if (existing->has_value()) return Status::ok();  // set up already
+      if (Status st = txn.put(d.meta, kMetaFormat, encode_u64(kFormatVersion)); !st) return st;
+      if (Status st = txn.put(d.meta, kMetaRevsLimit, encode_u64(ctx.options.default_revs_limit));
+          !st) {
+        return st;
+      }
+      return txn.put(d.meta, kMetaStartTime, std::to_string(start_secs));
+    });
+    if (!s.is_ok()) return s;
+  }
+
+  auto txn = e->begin_read();
+  if (!txn.is_ok()) return txn.status();
+  auto format = read_meta_u64(*txn, d.meta, kMetaFormat, 0);
+  if (!format.is_ok()) return format.status();
+  if (*format != kFormatVersion) {
+    return Status::corruption("database file " + path + " has unknown format version " +
+                              std::to_string(*format));
+  }
+  auto update_seq = read_meta_u64(*txn, d.meta, kMetaUpdateSeq, 0);
+  if (!update_seq.is_ok()) return update_seq.status();
+  auto revs_limit = read_meta_u64(*txn, d.meta, kMetaRevsLimit, ctx.options.default_revs_limit);
+  if (!revs_limit.is_ok()) return revs_limit.status();
+  auto start_time = txn->get(d.meta, kMetaStartTime);
+  if (!start_time.is_ok()) return start_time.status();
+  std::string start = start_time->has_value() ? std::string(**start_time) : "0";
+  txn = Status::internal("closed");  // end the snapshot before handing out the database
+
+  return std::shared_ptr<DatabaseImpl>(new DatabaseImpl(ctx, std::move(name), std::move(e), d,
+                                                        *update_seq, std::move(start),
+                                                        static_cast<std::uint32_t>(*revs_limit)));
+}
+
+Status DatabaseImpl::check_open() const {
+  if (deleted_.load(std::memory_order_acquire)) return Status::not_found(kNoDatabase);
+  return Status::ok();
+}
+
+void DatabaseImpl::mark_deleted() {
+  deleted_.store(true, std::memory_order_release);
+  notifier_.close();
+}
+
+// ---------------------------------------------------------------------------
+// Preparing writes (caller's thread)
+
+Status DatabaseImpl::prepare(std::vector<ParsedDoc>& docs, bool new_edits,
+                             std::vector<PreparedDoc>* out) {
+  out->clear();
+  out->reserve(docs.size());
+  for (ParsedDoc& d : docs) {
+    if (d.id.empty()) d.id = ctx_.uuids->next();
+    PreparedDoc p;
+    if (is_local_id(d.id)) {
+      if (d.rev) {
+        if (auto n = local_rev_number(*d.rev); !n.is_ok()) return n.status();
+      }
+    } else if (!new_edits) {
+      if (!d.revisions && !d.rev) return Status::bad_request(kNewEditsNeedsRev);
+      if (!d.revisions) d.revisions = std::vector<RevId>{*d.rev};
+      if (Status s = RevTree::validate_path(*d.revisions); !s.is_ok()) return s;
+    } else {
+      // An interactive edit replaces the head of `_revisions` if given,
+      // else `_rev`. Compute its hash now, assuming that parent; the writer
+      // recomputes it only if the parent turns out different.
+      if (d.revisions) d.rev = (*d.revisions)[0];
+      if (d.rev && d.rev->pos == 0) return Status::bad_request("Invalid rev format");
+      p.guessed_rev = rev::new_rev_id(d.rev ? &*d.rev : nullptr, d.deleted, d.body);
+    }
+    p.doc = std::move(d);
+    out->push_back(std::move(p));
+  }
+  return Status::ok();
+}
+
+// ---------------------------------------------------------------------------
+// The group runner and one document's update (writer thread)
+
+class DatabaseImpl::DocsOp final : public WriteQueue::Op {
+ public:
+  DocsOp(std::vector<PreparedDoc> docs, bool new_edits)
+      : docs(std::move(docs)), new_edits(new_edits) {}
+  std::size_t weight() const override { return docs.empty() ? 1 : docs.size(); }
+
+  std::vector<PreparedDoc> docs;
+  bool new_edits;
+  std::vector<DocResult> results;  // filled by the group runner
+  // A non-document job run in the group instead (revs_limit, compaction).
+  std::function<Status(storage::WriteTxn&, TxnState*)> job;
+};
+
+Status DatabaseImpl::load_state(storage::WriteTxn& txn, TxnState* st) {
+  st->block_deltas.clear();
+  std::uint64_t revs_limit = 0;
+  for (auto [key, out] : {std::pair{kMetaUpdateSeq, &st->update_seq},
+                          std::pair{kMetaDocCount, &st->doc_count},
+                          std::pair{kMetaDocDelCount, &st->doc_del_count},
+                          std::pair{kMetaExternal, &st->external_size},
+                          std::pair{kMetaRevsLimit, &revs_limit}}) {
+    if (Status s = get_meta_u64(txn, dbi_.meta, key, out); !s.is_ok()) return s;
+  }
+  st->revs_limit = revs_limit == 0 ? ctx_.options.default_revs_limit
+                                   : static_cast<std::uint32_t>(revs_limit);
+  return Status::ok();
+}
+
+Status DatabaseImpl::save_state(storage::WriteTxn& txn, TxnState* st) {
+  for (auto [key, v] : {std::pair{kMetaUpdateSeq, st->update_seq},
+                        std::pair{kMetaDocCount, st->doc_count},
+                        std::pair{kMetaDocDelCount, st->doc_del_count},
+                        std::pair{kMetaExternal, st->external_size}}) {
+    if (Status s = txn.put(dbi_.meta, key, encode_u64(v)); !s.is_ok()) return s;
+  }
+  for (auto [block, delta] : st->block_deltas) {
+    if (delta == 0) continue;
+    std::string key = encode_u64(block);
+    std::uint64_t count = 0;
+    auto cur = txn.get(dbi_.seq_counts, key);
+    if (!cur.is_ok()) return cur.status();
+    if (cur->has_value() && !decode_u64(**cur, &count)) {
+      return Status::corruption("bad stored sequence count");
+    }
+    auto next = static_cast<std::int64_t>(count) + delta;
+    if (next < 0) return Status::corruption("sequence count below zero");
+    Status s = next == 0 ? txn.del(dbi_.seq_counts, key)
+                         : txn.put(dbi_.seq_counts, key, encode_u64(static_cast<std::uint64_t>(next)));
+    if (!s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+Status DatabaseImpl::run_group(std::span<WriteQueue::Op* const> group) {
+  if (Status s = check_open(); !s.is_ok()) return s;
+  TxnState st;
+  Status s = env_->write([&](storage::WriteTxn& txn) -> Status {
+    // This function may run again after map growth: start from scratch.
+    if (Status ls = load_state(txn, &st); !ls.is_ok()) return ls;
+    for (WriteQueue::Op* base : group) {
+      auto* op = static_cast<DocsOp*>(base);
+      if (op->job) {
+        if (Status js = op->job(txn, &st); !js.is_ok()) return js;
+        continue;
+      }
+      op->results.assign(op->docs.size(), DocResult());
+      for (std::size_t i = 0; i < op->docs.size(); ++i) {
+        Status ds = apply_doc(txn, &st, op->docs[i], op->new_edits, &op->results[i]);
+        if (!ds.is_ok()) return ds;
+      }
+    }
+    return save_state(txn, &st);
+  });
+  if (s.is_ok()) notifier_.publish(st.update_seq);
+  return s;
+}
+
+Status DatabaseImpl::apply_local(storage::WriteTxn& txn, TxnState* st, const ParsedDoc& d,
+                                 DocResult* result) {
+  // CouchDB 3.x keeps no history for _local documents and checks no
+  // revision: the stored revision is one more than the one sent.
+  result->id = d.id;
+  if (d.deleted) {
+    if (Status s = txn.del(dbi_.local, d.id); !s.is_ok()) return s;
+    result->rev = "0-0";
+    return Status::ok();
+  }
+  std::uint64_t n = 0;
+  if (d.rev) n = local_rev_number(*d.rev).value();  // validated in prepare()
+  encode_local_record(n + 1, d.body, &st->value);
+  if (Status s = txn.put(dbi_.local, d.id, st->value); !s.is_ok()) return s;
+  result->rev = "0-" + std::to_string(n + 1);
+  return Status::ok();
+}
+
+Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const PreparedDoc& p,
+                               bool new_edits, DocResult* result) {
+  const ParsedDoc& d = p.doc;
+  result->id = d.id;
+  if (is_local_id(d.id)) return apply_local(txn, st, d, result);
+
+  // The document as it stands in this transaction (earlier documents of the
+  // group are visible).
+  RevTree tree;
+  DocRecord old;
+  std::string_view old_tree_bytes;
+  bool existed = false;
+  {
+    auto tree_bytes = txn.get(dbi_.trees, d.id);
+    if (!tree_bytes.is_ok()) return tree_bytes.status();
+    if (tree_bytes->has_value()) {
+      old_tree_bytes = **tree_bytes;
+      auto decoded = RevTree::decode(old_tree_bytes);
+      if (!decoded.is_ok()) return decoded.status();
+      tree = std::move(decoded.value());
+      auto rec = txn.get(dbi_.docs, d.id);
+      if (!rec.is_ok()) return rec.status();
+      if (!rec->has_value()) return Status::corruption("document " + d.id + " has a tree but no record");
+      if (Status s = decode_doc_record(**rec, &old); !s.is_ok()) return s;
+      existed = true;
+    }
+  }
+  // `old.body` and `old_tree_bytes` point into the map: valid until this
+  // transaction's next write, so everything below reads them before writing
+  // anything.
+
+  RevId new_rev;
+  bool store_body = true;
+  if (new_edits) {
+    const RevId* given = d.rev ? &*d.rev : nullptr;
+    const RevId* parent = nullptr;
+    RevId tombstone;
+    bool conflict = false;
+    if (!existed) {
+      conflict = given != nullptr;
+    } else if (tree.deleted()) {
+      // Re-creating a deleted document: no `_rev`, and the new revision
+      // extends the winning tombstone (CouchDB, couchdb-semantics.md §1.6).
+      conflict = given != nullptr || d.deleted;
+      tombstone = tree.winner().rev;
+      parent = &tombstone;
+    } else {
+      conflict = given == nullptr || !tree.is_leaf(*given);
+      parent = given;
+    }
+    if (conflict) {
+      result->status = Status::conflict();
+      return Status::ok();
+    }
+    bool guess_holds = (parent == nullptr && given == nullptr) ||
+                       (parent != nullptr && given != nullptr && *parent == *given);
+    new_rev = guess_holds ? *p.guessed_rev : rev::new_rev_id(parent, d.deleted, d.body);
+    std::vector<RevId> path{new_rev};
+    if (parent) path.push_back(*parent);
+    rev::MergeResult mr = tree.merge(path, d.deleted, true);
+    if (!mr.changed) {  // the revision exists already: its parent was no leaf
+      result->status = Status::conflict();
+      return Status::ok();
+    }
+  } else {
+    const std::vector<RevId>& path = *d.revisions;
+    new_rev = path.front();
+    auto before = tree.info(new_rev);
+    store_body = !before || !before->has_body;
+    rev::MergeResult mr = tree.merge(path, d.deleted, true);
+    if (!mr.changed) {  // already here: a silent success, no new sequence
+      result->rev = new_rev.str();
+      return Status::ok();
+    }
+  }
+
+  std::vector<RevId> stemmed = tree.stem(st->revs_limit);
+  st->tree.clear();
+  tree.encode(&st->tree);
+  if (!new_edits && existed && st->tree == old_tree_bytes) {
+    // The merge only re-grew history that stemming dropped again: nothing
+    // changed, so no new sequence (as CouchDB compares the stemmed tree).
+    result->rev = new_rev.str();
+    return Status::ok();
+  }
+  if (store_body && !tree.contains(new_rev)) store_body = false;  // stemmed away at once
+  rev::RevInfo winner = tree.winner();
+  bool deleted_now = tree.deleted();
+  bool winner_changed = !existed || winner.rev != old.winner;
+  std::uint64_t seq = ++st->update_seq;
+
+  // Where bodies go: the winner's in its docs record, every other stored
+  // body in `bodies`. Build every value before the first write.
+  std::string& record = st->value;
+  record.clear();
+  encode_doc_record_header(seq, deleted_now, winner.rev, &record);
+  const std::size_t header_size = record.size();
+  std::size_t old_winner_size = existed ? old.body.size() : 0;
+  std::string old_winner_body;
+  bool move_old_winner = false;
+  bool take_winner_from_bodies = false;
+  if (winner.rev == new_rev && store_body) {
+    record.append(d.body);
+  } else if (!winner_changed) {
+    record.append(old.body);
+  } else {
+    take_winner_from_bodies = true;  // a revision already stored becomes the winner
+  }
+  if (existed && winner_changed && tree.contains(old.winner)) {
+    old_winner_body.assign(old.body);
+    move_old_winner = true;
+  }
+  if (take_winner_from_bodies) {
+    encode_body_key(d.id, winner.rev, &st->key);
+    auto body = txn.get(dbi_.bodies, st->key);
+    if (!body.is_ok()) return body.status();
+    if (body->has_value()) record.append(**body);  // copied before any write
+    else record.append("{}");  // only if the store was damaged; keep the doc readable
+    if (Status s = txn.del(dbi_.bodies, st->key); !s.is_ok()) return s;
+  }
+  const std::size_t new_winner_size = record.size() - header_size;
+
+  // Now write.
+  if (move_old_winner) {
+    encode_body_key(d.id, old.winner, &st->key);
+    if (Status s = txn.put(dbi_.bodies, st->key, old_winner_body); !s.is_ok()) return s;
+  }
+  if (store_body && new_rev != winner.rev) {
+    encode_body_key(d.id, new_rev, &st->key);
+    if (Status s = txn.put(dbi_.bodies, st->key, d.body); !s.is_ok()) return s;
+  }
+  for (const RevId& r : stemmed) {
+    encode_body_key(d.id, r, &st->key);
+    if (Status s = txn.del(dbi_.bodies, st->key); !s.is_ok()) return s;
+  }
+  if (Status s = txn.put(dbi_.docs, d.id, record); !s.is_ok()) return s;
+  if (Status s = txn.put(dbi_.trees, d.id, st->tree); !s.is_ok()) return s;
+
+  if (existed) {
+    if (Status s = txn.del(dbi_.by_seq, seq_key(old.seq)); !s.is_ok()) return s;
+    st->block_deltas[seq_block(old.seq)]--;
+    (old.deleted ? st->doc_del_count : st->doc_count)--;
+  }
+  encode_seq_record(deleted_now, winner.rev, d.id, &st->scratch);
+  if (Status s = txn.put(dbi_.by_seq, seq_key(seq), st->scratch, /*append=*/true); !s.is_ok()) {
+    return s;
+  }
+  st->block_deltas[seq_block(seq)]++;
+  (deleted_now ? st->doc_del_count : st->doc_count)++;
+  // sizes.external: the bytes of the winning bodies.
+  st->external_size += new_winner_size;
+  st->external_size -= std::min<std::uint64_t>(old_winner_size, st->external_size);
+
+  result->rev = new_rev.str();
+  return Status::ok();
+}
+
+// ---------------------------------------------------------------------------
+// Public writes
+
+Result<std::vector<DocResult>> DatabaseImpl::write_docs(std::vector<PreparedDoc> docs,
+                                                        bool new_edits) {
+  DocsOp op(std::move(docs), new_edits);
+  if (Status s = queue_.submit(op); !s.is_ok()) return s;
+  return std::move(op.results);
+}
+
+Result<DocResult> DatabaseImpl::put(std::string_view doc_json, const PutOptions& options) {
+  if (Status s = check_open(); !s.is_ok()) return s;
+  ParseLimits limits{ctx_.options.max_document_size};
+  std::vector<ParsedDoc> docs(1);
+  if (Status s = parse_document(doc_json, limits, &docs[0]); !s.is_ok()) return s;
+  ParsedDoc& d = docs[0];
+  if (options.id) {
+    if (Status s = validate_doc_id(*options.id); !s.is_ok()) return s;
+    d.id = *options.id;
+  }
+  if (options.rev) {
+    auto rev = RevId::parse(*options.rev);
+    if (!rev.is_ok()) return rev.status();
+    if (d.rev && *d.rev != *rev) {
+      return Status::bad_request(
+          "Document rev from request body and query string have different values");
+    }
+    d.rev = std::move(rev.value());
+  }
+  std::vector<PreparedDoc> prepared;
+  if (Status s = prepare(docs, options.new_edits, &prepared); !s.is_ok()) return s;
+  auto results = write_docs(std::move(prepared), options.new_edits);
+  if (!results.is_ok()) return results.status();
+  DocResult r = std::move(results->front());
+  if (!r.status.is_ok()) return r.status;
+  return r;
+}
+
+Result<DocResult> DatabaseImpl::remove(std::string_view id, std::string_view rev) {
+  if (Status s = check_open(); !s.is_ok()) return s;
+  if (Status s = validate_doc_id(id); !s.is_ok()) return s;
+  std::vector<ParsedDoc> docs(1);
+  ParsedDoc& d = docs[0];
+  d.id = std::string(id);
+  d.deleted = true;
+  d.body = "{}";
+  if (!is_local_id(id)) {
+    // CouchDB answers DELETE of a missing or deleted document with 404
+    // before looking at the revision.
+    auto current = get(id, GetOptions());
+    if (!current.is_ok()) return current.status();
+    if (rev.empty()) return Status::conflict();
+  }
+  if (!rev.empty()) {
+    auto parsed = RevId::parse(rev);
+    if (!parsed.is_ok()) return parsed.status();
+    d.rev = std::move(parsed.value());
+  }
+  std::vector<PreparedDoc> prepared;
+  if (Status s = prepare(docs, true, &prepared); !s.is_ok()) return s;
+  auto results = write_docs(std::move(prepared), true);
+  if (!results.is_ok()) return results.status();
+  DocResult r = std::move(results->front());
+  if (!r.status.is_ok()) return r.status;
+  return r;
+}
+
+Result<std::vector<DocResult>> DatabaseImpl::bulk_docs(std::string_view docs_json_array,
+                                                       const BulkDocsOptions& options) {
+  if (Status s = check_open(); !s.is_ok()) return s;
+  ParseLimits limits{ctx_.options.max_document_size};
+  std::vector<ParsedDoc> docs;
+  if (Status s = parse_document_array(docs_json_array, limits, &docs); !s.is_ok()) return s;
+  std::vector<PreparedDoc> prepared;
+  if (Status s = prepare(docs, options.new_edits, &prepared); !s.is_ok()) return s;
+  if (prepared.empty()) return std::vector<DocResult>();
+  return write_docs(std::move(prepared), options.new_edits);
+}
+
+// ---------------------------------------------------------------------------
+// revs_limit and compaction
+
+Result<std::uint32_t> DatabaseImpl::revs_limit() {
+  if (Status s = check_open(); !s.is_ok()) return s;
+  return revs_limit_.load();
+}
+
+Status DatabaseImpl::set_revs_limit(std::uint32_t limit) {
+  if (Status s = check_open(); !s.is_ok()) return s;
+  if (limit < 1) return Status::bad_request("revs_limit must be a positive integer");
+  DocsOp op({}, true);
+  op.job = [&](storage::WriteTxn& txn, TxnState* st) -> Status {
+    st->revs_limit = limit;
+    return txn.put(dbi_.meta, kMetaRevsLimit, encode_u64(limit));
+  };
+  if (Status s = queue_.submit(op); !s.is_ok()) return s;
+  revs_limit_.store(limit);
+  return Status::ok();
+}
+
+Status DatabaseImpl::compact_docs_from(std::string* next_id, bool* done) {
+  // One step: up to kStep documents, in one queued write, so writers wait
+  // only for a step at a time.
+  constexpr std::size_t kStep = 256;
+  DocsOp op({}, true);
+  std::string resume;
+  bool finished = false;
+  op.job = [&](storage::WriteTxn& txn, TxnState* st) -> Status {
+    resume.clear();
+    finished = true;
+    auto cursor = txn.cursor(dbi_.trees);
+    if (!cursor.is_ok()) return cursor.status();
+    std::vector<std::pair<std::string, std::string>> trees;  // id, tree bytes
+    for (bool ok = next_id->empty() ? cursor->first() : cursor->seek(*next_id); ok;
+         ok = cursor->next()) {
+      if (trees.size() == kStep) {
+        resume.assign(cursor->key());
+        finished = false;
+        break;
+      }
+      trees.emplace_back(cursor->key(), cursor->value());
+    }
+    if (!cursor->status().is_ok()) return cursor->status();
+    for (auto& [id, bytes] : trees) {
+      auto decoded = RevTree::decode(bytes);
+      if (!decoded.is_ok()) return decoded.status();
+      RevTree& tree = decoded.value();
+      std::vector<RevId> drop = tree.stem(st->revs_limit);
+      for (const RevId& r : tree.non_leaf_bodies()) {
+        tree.set_has_body(r, false);
+        drop.push_back(r);
+      }
+      if (drop.empty()) continue;
+      for (const RevId& r : drop) {
+        encode_body_key(id, r, &st->key);
+        if (Status s = txn.del(dbi_.bodies, st->key); !s.is_ok()) return s;
+      }
+      st->scratch.clear();
+      tree.encode(&st->scratch);
+      if (Status s = txn.put(dbi_.trees, id, st->scratch); !s.is_ok()) return s;
+    }
+    return Status::ok();
+  };
+  if (Status s = queue_.submit(op); !s.is_ok()) return s;
+  *next_id = resume;
+  *done = finished;
+  return Status::ok();
+}
+
+Status DatabaseImpl::compact() {
+  if (Status s = check_open(); !s.is_ok()) return s;
+  bool expected = false;
+  if (!compact_running_.compare_exchange_strong(expected, true)) {
+    return Status::ok();  // one is running already; it does the same work
+  }
+  struct Reset {
+    std::atomic<bool>& flag;
+    ~Reset() { flag.store(false); }
+  } reset{compact_running_};
+
+  std::string next;
+  for (bool done = false; !done;) {
+    if (Status s = compact_docs_from(&next, &done); !s.is_ok()) return s;
+  }
+  // Give the freed pages back to the file system: rewrite the file without
+  // them while no group runs.
+  return queue_.exclusive([&] { return env_->compact(); });
+}
+
+}  // namespace divan::db

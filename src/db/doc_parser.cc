@@ -1,0 +1,481 @@
+#include "db/doc_parser.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstring>
+#include <memory>
+#include <set>
+#include <unordered_set>
+#include <utility>
+
+#include "db/names.h"
+
+namespace divan::db {
+namespace {
+
+using rapidjson::SizeType;
+
+constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
+                                 rapidjson::kParseNumbersAsStringsFlag |
+                                 rapidjson::kParseIterativeFlag;
+// Deeper nesting than this is refused, so hostile input cannot exhaust
+// memory or time in recursive code further up.
+constexpr std::size_t kMaxDepth = 512;
+// Objects with more keys than this check for repeats with a hash set.
+constexpr std::size_t kLinearKeyCheck = 32;
+
+const char kInvalidJson[] = "invalid UTF-8 JSON";
+
+// Which special member a top-level "_" key names.
+enum class Special {
+  kNone,
+  kId,
+  kRev,
+  kDeleted,
+  kRevisions,
+  kAttachments,
+  kIgnored,  // accepted and dropped: _revs_info, _conflicts, ...
+};
+
+Special classify(std::string_view key, bool* keep_in_body, bool* bad) {
+  *keep_in_body = false;
+  *bad = false;
+  if (key == "_id") return Special::kId;
+  if (key == "_rev") return Special::kRev;
+  if (key == "_deleted") return Special::kDeleted;
+  if (key == "_revisions") return Special::kRevisions;
+  if (key == "_attachments") return Special::kAttachments;
+  if (key == "_revs_info" || key == "_conflicts" || key == "_deleted_conflicts" ||
+      key == "_local_seq") {
+    return Special::kIgnored;
+  }
+  if (key == "_access" || key == "_replication_state" || key == "_replication_state_time" ||
+      key == "_replication_state_reason" || key == "_replication_id" ||
+      key == "_replication_stats") {
+    *keep_in_body = true;
+    return Special::kNone;
+  }
+  *bad = true;
+  return Special::kNone;
+}
+
+// Identifies one member of one body object across the two passes of the
+// slow (repeated keys) route: the object's ordinal in the input and the
+// member's index in the object.
+using MemberRef = std::pair<std::size_t, std::size_t>;
+
+// The SAX handler. Documents live at depth doc_depth_ (1 for a lone document,
+// 2 inside an array). Body members go to body_writer_; the values of special
+// members go to capture_writer_ (or are handled directly when scalar).
+class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHandler> {
+ public:
+  enum class Pass {
+    kFast,     // write bodies; stop at the first repeated key
+    kAnalyse,  // find repeated keys only
+    kWrite,    // write bodies, skipping the members in `skip`
+  };
+
+  DocHandler(bool array, const ParseLimits& limits, Pass pass, const std::set<MemberRef>* skip,
+             std::vector<ParsedDoc>* out)
+      : array_(array), doc_depth_(array ? 2 : 1), limits_(limits), pass_(pass), skip_(skip),
+        out_(out) {}
+
+  const Status& error() const { return error_; }
+  bool repeated_key() const { return repeated_key_; }
+  const std::set<MemberRef>& shadowed() const { return shadowed_; }
+
+  // ---- SAX events ----
+  bool Null() { return scalar_value(kNull, {}); }
+  bool Bool(bool b) { return scalar_value(b ? kTrue : kFalse, {}); }
+  bool RawNumber(const char* s, SizeType n, bool) { return scalar_value(kNumber, {s, n}); }
+  bool String(const char* s, SizeType n, bool) { return scalar_value(kString, {s, n}); }
+  bool StartObject() { return start(true); }
+  bool StartArray() { return start(false); }
+  bool Key(const char* s, SizeType n, bool) { return key({s, n}); }
+  bool EndObject(SizeType) { return end(true); }
+  bool EndArray(SizeType) { return end(false); }
+
+ private:
+  enum ScalarKind { kNull, kTrue, kFalse, kNumber, kString };
+
+  bool fail(Status s) {
+    if (error_.is_ok()) error_ = std::move(s);
+    return false;
+  }
+
+  // Writes a scalar to `w`.
+  template <typename Writer>
+  static void write_scalar(Writer& w, ScalarKind kind, std::string_view text) {
+    switch (kind) {
+      case kNull: w.Null(); break;
+      case kTrue: w.Bool(true); break;
+      case kFalse: w.Bool(false); break;
+      // RapidJSON 1.1's Writer::RawNumber quotes its argument; RawValue does not.
+      case kNumber: w.RawValue(text.data(), text.size(), rapidjson::kNumberType); break;
+      case kString: w.String(text.data(), static_cast<SizeType>(text.size())); break;
+    }
+  }
+
+  bool writing() const { return pass_ != Pass::kAnalyse; }
+
+  bool scalar_value(ScalarKind kind, std::string_view text) {
+    if (capture_depth_ > 0) {
+      if (!discard_) write_scalar(capture_writer_, kind, text);
+      return true;
+    }
+    if (depth_ < doc_depth_) return expect_container(false);
+    if (special_ != Special::kNone) return special_scalar(kind, text);
+    if (writing()) write_scalar(body_writer_, kind, text);
+    return true;
+  }
+
+  bool start(bool object) {
+    ++depth_;
+    // Every object of the input gets an ordinal, however it is routed, so
+    // the passes of the repeated-key route agree on them.
+    std::size_t ordinal = object ? next_ordinal_++ : 0;
+    if (depth_ > kMaxDepth) return fail(Status::bad_request("JSON nesting is too deep"));
+    if (capture_depth_ > 0) {
+      ++capture_depth_;
+      if (!discard_) object ? capture_writer_.StartObject() : capture_writer_.StartArray();
+      return true;
+    }
+    if (depth_ <= doc_depth_) {
+      if (depth_ < doc_depth_) {  // the array around the documents
+        if (object) return fail(Status::bad_request("`docs` parameter must be an array."));
+        return true;
+      }
+      if (!object) return expect_container(true);
+      begin_document();
+      if (writing()) body_writer_.StartObject();
+      push_object(ordinal);
+      return true;
+    }
+    if (special_ != Special::kNone) {  // a structured special value
+      capture_buffer_.Clear();
+      capture_writer_.Reset(capture_buffer_);
+      discard_ = special_ == Special::kIgnored;
+      capture_depth_ = 1;
+      if (!discard_) object ? capture_writer_.StartObject() : capture_writer_.StartArray();
+      return true;
+    }
+    if (writing()) object ? body_writer_.StartObject() : body_writer_.StartArray();
+    if (object) push_object(ordinal);
+    return true;
+  }
+
+  bool end(bool object) {
+    --depth_;
+    if (capture_depth_ > 0) {
+      if (!discard_) object ? capture_writer_.EndObject() : capture_writer_.EndArray();
+      if (--capture_depth_ == 0) return finish_special();
+      return true;
+    }
+    if (depth_ + 1 < doc_depth_) return true;  // the closing of the array
+    if (writing()) object ? body_writer_.EndObject() : body_writer_.EndArray();
+    if (object) pop_object();
+    if (depth_ + 1 == doc_depth_) return finish_document();
+    return true;
+  }
+
+  bool key(std::string_view k) {
+    if (capture_depth_ > 0) {
+      if (!discard_) capture_writer_.Key(k.data(), static_cast<SizeType>(k.size()));
+      return true;
+    }
+    if (depth_ == doc_depth_ && !k.empty() && k[0] == '_') {
+      bool keep = false, bad = false;
+      Special s = classify(k, &keep, &bad);
+      if (bad) {
+        return fail(Status(ErrorCode::kDocValidation,
+                           "Bad special document member: " + std::string(k)));
+      }
+      if (!keep) {
+        special_ = s;
+        return true;
+      }
+    }
+    // A body member. Check it against the earlier keys of its object.
+    ObjectKeys& obj = objects_.back();
+    std::size_t index = obj.count++;
+    if (pass_ == Pass::kWrite && skip_->count({obj.ordinal, index})) {
+      // An earlier occurrence of a repeated key: drop its value.
+      special_ = Special::kIgnored;
+      return true;
+    }
+    if (is_repeat(obj, k)) {
+      if (pass_ == Pass::kFast) {
+        repeated_key_ = true;
+        return false;
+      }
+      if (pass_ == Pass::kAnalyse) {
+        // Every earlier member with this key is shadowed by this one.
+        for (std::size_t i = obj.start; i < keys_.size(); ++i) {
+          if (keys_[i].first == k) shadowed_.insert({obj.ordinal, keys_[i].second});
+        }
+      }
+    }
+    remember_key(obj, k, index);
+    if (writing()) body_writer_.Key(k.data(), static_cast<SizeType>(k.size()));
+    return true;
+  }
+
+  // ---- documents ----
+
+  bool expect_container(bool was_array) {
+    (void)was_array;
+    if (depth_ + 1 < doc_depth_ || (array_ && depth_ == 0)) {
+      return fail(Status::bad_request("`docs` parameter must be an array."));
+    }
+    return fail(Status::bad_request("Document must be a JSON object"));
+  }
+
+  void begin_document() {
+    doc_ = ParsedDoc();
+    has_id_ = false;
+    has_revisions_ = false;
+    body_buffer_.Clear();
+    body_writer_.Reset(body_buffer_);
+  }
+
+  bool finish_document() {
+    if (pass_ == Pass::kAnalyse) return true;
+    if (has_id_) {
+      if (Status s = validate_doc_id(doc_.id); !s.is_ok()) return fail(std::move(s));
+    }
+    if (has_revisions_ && !is_local_id(doc_.id) && !parse_revisions(revisions_text_)) return false;
+    doc_.body.assign(body_buffer_.GetString(), body_buffer_.GetSize());
+    if (doc_.body.size() > limits_.max_document_size) {
+      return fail(Status(ErrorCode::kDocumentTooLarge, doc_.id));
+    }
+    out_->push_back(std::move(doc_));
+    return true;
+  }
+
+  bool special_scalar(ScalarKind kind, std::string_view text) {
+    Special s = std::exchange(special_, Special::kNone);
+    if (pass_ == Pass::kAnalyse) return true;
+    switch (s) {
+      case Special::kId:
+        if (kind != kString) return fail(Status::bad_request("Document id must be a string"));
+        doc_.id.assign(text);
+        has_id_ = true;
+        return true;
+      case Special::kRev: {
+        if (kind != kString) return fail(Status::bad_request("Invalid rev format"));
+        auto rev = rev::RevId::parse(text);
+        if (!rev.is_ok()) return fail(rev.status());
+        doc_.rev = std::move(rev.value());
+        return true;
+      }
+      case Special::kDeleted:
+        if (kind != kTrue && kind != kFalse) {
+          return fail(Status(ErrorCode::kDocValidation, "Bad special document member: _deleted"));
+        }
+        doc_.deleted = kind == kTrue;
+        return true;
+      case Special::kRevisions:
+        return fail(Status(ErrorCode::kDocValidation, "_revisions must be an object."));
+      case Special::kAttachments:
+        if (kind == kNull) return true;
+        return fail(Status::bad_request("_attachments must be an object."));
+      case Special::kIgnored:
+      case Special::kNone:
+        return true;
+    }
+    return true;
+  }
+
+  bool finish_special() {
+    Special s = std::exchange(special_, Special::kNone);
+    if (pass_ == Pass::kAnalyse || discard_) return true;
+    std::string_view text(capture_buffer_.GetString(), capture_buffer_.GetSize());
+    switch (s) {
+      case Special::kId:
+        return fail(Status::bad_request("Document id must be a string"));
+      case Special::kRev:
+        return fail(Status::bad_request("Invalid rev format"));
+      case Special::kDeleted:
+        return fail(Status(ErrorCode::kDocValidation, "Bad special document member: _deleted"));
+      case Special::kRevisions:
+        // Checked once the document is complete: _local documents accept
+        // and drop it (CouchDB's replicator sends one with checkpoints),
+        // and the id may come after it.
+        revisions_text_.assign(text);
+        has_revisions_ = true;
+        return true;
+      case Special::kAttachments:
+        if (text == "{}") return true;
+        // Attachments are stored by digest in a later version; until then a
+        // document carrying them is refused rather than stored without them.
+        if (text.front() != '{') return fail(Status::bad_request("_attachments must be an object."));
+        return fail(Status::bad_request("Attachments are not supported by this version of divan."));
+      case Special::kIgnored:
+      case Special::kNone:
+        return true;
+    }
+    return true;
+  }
+
+  bool parse_revisions(std::string_view text) {
+    rapidjson::Document d;
+    d.Parse(text.data(), text.size());
+    if (d.HasParseError() || !d.IsObject()) {
+      return fail(Status(ErrorCode::kDocValidation, "_revisions must be an object."));
+    }
+    auto start = d.FindMember("start");
+    if (start == d.MemberEnd() || !start->value.IsUint64()) {
+      return fail(Status(ErrorCode::kDocValidation, "_revisions.start isn't an integer."));
+    }
+    auto ids = d.FindMember("ids");
+    if (ids == d.MemberEnd() || !ids->value.IsArray()) {
+      return fail(Status(ErrorCode::kDocValidation, "_revisions.ids isn't a array."));
+    }
+    std::uint64_t pos = start->value.GetUint64();
+    const auto& arr = ids->value.GetArray();
+    if (arr.Size() == 0 || pos < arr.Size() || pos > (std::uint64_t{1} << 53)) {
+      return fail(Status::bad_request("Invalid rev format"));
+    }
+    std::vector<rev::RevId> path;
+    path.reserve(arr.Size());
+    for (const auto& v : arr) {
+      if (!v.IsString()) return fail(Status::bad_request("Invalid rev format"));
+      rev::RevId r{pos--, std::string(v.GetString(), v.GetStringLength())};
+      if (Status st = rev::normalize_rev_hash(r.hash); !st.is_ok()) return fail(std::move(st));
+      path.push_back(std::move(r));
+    }
+    doc_.revisions = std::move(path);
+    return true;
+  }
+
+  // ---- repeated keys ----
+
+  struct ObjectKeys {
+    std::size_t ordinal = 0;  // which body object of the input this is
+    std::size_t start = 0;    // its first entry in keys_
+    std::size_t count = 0;    // members seen so far
+    std::unique_ptr<std::unordered_set<std::string_view>> set;  // once large
+  };
+
+  void push_object(std::size_t ordinal) {
+    ObjectKeys o;
+    o.ordinal = ordinal;
+    o.start = keys_.size();
+    objects_.push_back(std::move(o));
+  }
+  void pop_object() {
+    keys_.resize(objects_.back().start);
+    objects_.pop_back();
+  }
+
+  bool is_repeat(ObjectKeys& obj, std::string_view k) const {
+    if (obj.set) return obj.set->count(k) > 0;
+    for (std::size_t i = obj.start; i < keys_.size(); ++i) {
+      if (keys_[i].first == k) return true;
+    }
+    return false;
+  }
+
+  void remember_key(ObjectKeys& obj, std::string_view k, std::size_t index) {
+    keys_.emplace_back(k, index);
+    if (obj.set) {
+      obj.set->insert(k);
+    } else if (keys_.size() - obj.start > kLinearKeyCheck) {
+      obj.set = std::make_unique<std::unordered_set<std::string_view>>();
+      for (std::size_t i = obj.start; i < keys_.size(); ++i) obj.set->insert(keys_[i].first);
+    }
+  }
+
+  const bool array_;
+  const std::size_t doc_depth_;
+  const ParseLimits& limits_;
+  const Pass pass_;
+  const std::set<MemberRef>* skip_;
+  std::vector<ParsedDoc>* out_;
+
+  Status error_;
+  bool repeated_key_ = false;
+  std::set<MemberRef> shadowed_;
+
+  std::size_t depth_ = 0;
+  Special special_ = Special::kNone;
+  std::size_t capture_depth_ = 0;
+  bool discard_ = false;
+
+  ParsedDoc doc_;
+  bool has_id_ = false;
+  bool has_revisions_ = false;
+  std::string revisions_text_;
+  rapidjson::StringBuffer body_buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> body_writer_{body_buffer_};
+  rapidjson::StringBuffer capture_buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> capture_writer_{capture_buffer_};
+
+  // Keys of the open body objects (pointing into the in-situ buffer) with
+  // their member index.
+  std::vector<std::pair<std::string_view, std::size_t>> keys_;
+  std::vector<ObjectKeys> objects_;
+  std::size_t next_ordinal_ = 0;
+};
+
+// Runs one pass over a private, NUL-terminated copy of `json` (in-situ
+// parsing writes into its input).
+Status run_pass(std::string_view json, DocHandler& handler, std::string& scratch) {
+  scratch.assign(json);
+  rapidjson::InsituStringStream stream(scratch.data());
+  rapidjson::Reader reader;
+  rapidjson::ParseResult r = reader.Parse<kParseFlags>(stream, handler);
+  if (!handler.error().is_ok()) return handler.error();
+  if (r.IsError()) return Status::bad_request(kInvalidJson);
+  return Status::ok();
+}
+
+Status parse(std::string_view json, bool array, const ParseLimits& limits,
+             std::vector<ParsedDoc>* out) {
+  // In-situ parsing stops at a NUL byte, which valid JSON text never holds.
+  if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
+    return Status::bad_request(kInvalidJson);
+  }
+  std::string scratch;
+  std::size_t first = out->size();
+  {
+    DocHandler fast(array, limits, DocHandler::Pass::kFast, nullptr, out);
+    Status s = run_pass(json, fast, scratch);
+    if (!fast.repeated_key()) {
+      if (!s.is_ok()) out->resize(first);
+      return s;
+    }
+  }
+  // Some object repeats a key: find which members are shadowed, then write
+  // the bodies without them.
+  out->resize(first);
+  DocHandler analyse(array, limits, DocHandler::Pass::kAnalyse, nullptr, out);
+  if (Status s = run_pass(json, analyse, scratch); !s.is_ok()) return s;
+  std::set<MemberRef> skip = analyse.shadowed();
+  DocHandler write(array, limits, DocHandler::Pass::kWrite, &skip, out);
+  Status s = run_pass(json, write, scratch);
+  if (!s.is_ok()) out->resize(first);
+  return s;
+}
+
+}  // namespace
+
+Status parse_document(std::string_view json, const ParseLimits& limits, ParsedDoc* out) {
+  std::vector<ParsedDoc> docs;
+  Status s = parse(json, false, limits, &docs);
+  if (!s.is_ok()) return s;
+  if (docs.size() != 1) return Status::bad_request("Document must be a JSON object");
+  *out = std::move(docs[0]);
+  return Status::ok();
+}
+
+Status parse_document_array(std::string_view json, const ParseLimits& limits,
+                            std::vector<ParsedDoc>* out) {
+  out->clear();
+  return parse(json, true, limits, out);
+}
+
+}  // namespace divan::db

@@ -1,0 +1,50 @@
+// Turning a document's JSON text into what the write path needs.
+//
+// One streaming pass (RapidJSON SAX, in situ) splits a document into its
+// special "_" members and its body, writing the body in canonical form
+// (compact, numbers exactly as sent, strings re-escaped the same way every
+// time). Canonical bodies make revision hashes deterministic: the same edit
+// sent twice, with any whitespace, yields the same revision. Objects with a
+// repeated key keep the last occurrence (as CouchDB's decoder does); they
+// take a slower two-pass route, since that is rare.
+#ifndef DIVAN_DB_DOC_PARSER_H_
+#define DIVAN_DB_DOC_PARSER_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "divan/status.h"
+#include "rev/rev_id.h"
+
+namespace divan::db {
+
+struct ParsedDoc {
+  std::string id;                  // empty when the document named none
+  std::optional<rev::RevId> rev;   // `_rev` ("0-N" allowed only for _local)
+  // `_revisions` as a path, newest first, positions consecutive.
+  std::optional<std::vector<rev::RevId>> revisions;
+  bool deleted = false;            // `_deleted: true`
+  std::string body;                // canonical JSON object, no "_" members
+};
+
+struct ParseLimits {
+  std::size_t max_document_size = 8'000'000;
+};
+
+// Parses one document (a JSON object). Errors: bad_request (invalid JSON,
+// not an object, bad `_rev`/`_revisions`/`_id` types), doc_validation
+// (unknown "_" member, non-boolean `_deleted`, bad `_revisions` shape),
+// illegal_docid, document_too_large.
+Status parse_document(std::string_view json, const ParseLimits& limits, ParsedDoc* out);
+
+// Parses a JSON array of documents. The first bad document fails the whole
+// array with its error.
+Status parse_document_array(std::string_view json, const ParseLimits& limits,
+                            std::vector<ParsedDoc>* out);
+
+}  // namespace divan::db
+
+#endif  // DIVAN_DB_DOC_PARSER_H_

@@ -1,0 +1,166 @@
+#include "db/records.h"
+
+namespace divan::db {
+namespace {
+
+constexpr std::uint8_t kDeletedFlag = 1;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;  // hashes are stored lowercased, so uppercase never reaches here
+}
+
+bool is_lower_hex32(std::string_view h) {
+  if (h.size() != 32) return false;
+  for (char c : h) {
+    if (hex_value(c) < 0) return false;
+  }
+  return true;
+}
+
+Status corrupt(const char* what) { return Status::corruption(std::string("bad stored ") + what); }
+
+}  // namespace
+
+void put_varint(std::string* out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+bool get_varint(std::string_view* in, std::uint64_t* v) {
+  std::uint64_t result = 0;
+  for (unsigned shift = 0; shift <= 63 && !in->empty(); shift += 7) {
+    auto byte = static_cast<std::uint8_t>(in->front());
+    in->remove_prefix(1);
+    result |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+// A rev is "pos, hash": a 32-lowercase-hex hash as 16 raw bytes (flag bit
+// 0 of the length word set), any other hash as its text.
+void put_rev(std::string* out, const rev::RevId& rev) {
+  put_varint(out, rev.pos);
+  if (is_lower_hex32(rev.hash)) {
+    put_varint(out, (16 << 1) | 1);
+    for (std::size_t i = 0; i < 32; i += 2) {
+      out->push_back(static_cast<char>((hex_value(rev.hash[i]) << 4) | hex_value(rev.hash[i + 1])));
+    }
+  } else {
+    put_varint(out, rev.hash.size() << 1);
+    out->append(rev.hash);
+  }
+}
+
+bool get_rev(std::string_view* in, rev::RevId* rev) {
+  std::uint64_t len_word = 0;
+  if (!get_varint(in, &rev->pos) || !get_varint(in, &len_word)) return false;
+  std::uint64_t len = len_word >> 1;
+  if (len > in->size()) return false;
+  if (len_word & 1) {
+    if (len != 16) return false;
+    static const char kHex[] = "0123456789abcdef";
+    rev->hash.resize(32);
+    for (std::size_t i = 0; i < 16; ++i) {
+      auto b = static_cast<std::uint8_t>((*in)[i]);
+      rev->hash[2 * i] = kHex[b >> 4];
+      rev->hash[2 * i + 1] = kHex[b & 15];
+    }
+  } else {
+    rev->hash.assign(in->substr(0, len));
+  }
+  in->remove_prefix(len);
+  return true;
+}
+
+std::string encode_u64(std::uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+  return out;
+}
+
+bool decode_u64(std::string_view bytes, std::uint64_t* v) {
+  if (bytes.size() != 8) return false;
+  std::uint64_t r = 0;
+  for (char c : bytes) r = (r << 8) | static_cast<std::uint8_t>(c);
+  *v = r;
+  return true;
+}
+
+std::string seq_key(std::uint64_t seq) { return encode_u64(seq); }
+bool decode_seq_key(std::string_view key, std::uint64_t* seq) { return decode_u64(key, seq); }
+
+void encode_doc_record_header(std::uint64_t seq, bool deleted, const rev::RevId& winner,
+                              std::string* out) {
+  out->push_back(static_cast<char>(deleted ? kDeletedFlag : 0));
+  put_varint(out, seq);
+  put_rev(out, winner);
+}
+
+void encode_doc_record(const DocRecord& r, std::string* out) {
+  out->clear();
+  encode_doc_record_header(r.seq, r.deleted, r.winner, out);
+  out->append(r.body);
+}
+
+Status decode_doc_record(std::string_view bytes, DocRecord* r) {
+  if (bytes.empty()) return corrupt("document record");
+  auto flags = static_cast<std::uint8_t>(bytes.front());
+  bytes.remove_prefix(1);
+  if ((flags & ~kDeletedFlag) != 0) return corrupt("document record flags");
+  r->deleted = flags & kDeletedFlag;
+  if (!get_varint(&bytes, &r->seq) || !get_rev(&bytes, &r->winner)) return corrupt("document record");
+  r->body = bytes;
+  return Status::ok();
+}
+
+void encode_seq_record(bool deleted, const rev::RevId& winner, std::string_view id,
+                       std::string* out) {
+  out->clear();
+  out->push_back(static_cast<char>(deleted ? kDeletedFlag : 0));
+  put_rev(out, winner);
+  out->append(id);
+}
+
+Status decode_seq_record(std::string_view bytes, SeqRecord* r) {
+  if (bytes.empty()) return corrupt("sequence record");
+  auto flags = static_cast<std::uint8_t>(bytes.front());
+  bytes.remove_prefix(1);
+  if ((flags & ~kDeletedFlag) != 0) return corrupt("sequence record flags");
+  r->deleted = flags & kDeletedFlag;
+  if (!get_rev(&bytes, &r->winner) || bytes.empty()) return corrupt("sequence record");
+  r->id = bytes;
+  return Status::ok();
+}
+
+void encode_body_key(std::string_view id, const rev::RevId& rev, std::string* out) {
+  out->clear();
+  put_varint(out, id.size());
+  out->append(id);
+  put_rev(out, rev);
+}
+
+void encode_local_record(std::uint64_t rev, std::string_view body, std::string* out) {
+  out->clear();
+  put_varint(out, rev);
+  out->append(body);
+}
+
+Status decode_local_record(std::string_view bytes, LocalRecord* r) {
+  if (!get_varint(&bytes, &r->rev)) return corrupt("local document");
+  r->body = bytes;
+  return Status::ok();
+}
+
+}  // namespace divan::db

@@ -1,0 +1,179 @@
+// RevId parsing, printing and hashing. See rev_id.h and
+// couchdb-semantics.md §1.1-1.2.
+#include "rev/rev_id.h"
+
+#include <openssl/evp.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+namespace divan::rev {
+namespace {
+
+constexpr std::size_t kHexHashSize = 32;  // an MD5 in hex
+
+Status invalid_rev() { return Status::bad_request("Invalid rev format"); }
+
+bool is_hash_char(char c) { return c > ' ' && c < 0x7f; }  // printable, no space
+
+bool is_hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+char to_lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// Checks `hash` and lowercases it in place if it is a 32-character hex hash.
+// CouchDB decodes such a hash to 16 bytes and re-encodes it lowercase, so
+// lowercasing here gives the same echo and the same ordering.
+bool check_and_normalize(std::string& hash) {
+  if (hash.empty()) return false;
+  for (char c : hash) {
+    if (!is_hash_char(c)) return false;
+  }
+  if (hash.size() == kHexHashSize) {
+    for (char& c : hash) {
+      if (!is_hex_digit(c)) return false;
+      c = to_lower_ascii(c);
+    }
+  }
+  return true;
+}
+
+// MD5 through OpenSSL's EVP interface. The algorithm is fetched once per
+// process and the context once per thread: OpenSSL 3 would otherwise look the
+// algorithm up in its provider store, and allocate a context, on every write.
+class Md5 {
+ public:
+  Md5() {
+    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_.get(), md(), nullptr) != 1) fail();
+  }
+  void update(std::string_view bytes) {
+    if (!bytes.empty() && EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) != 1) fail();
+  }
+  void update_byte(char c) { update(std::string_view(&c, 1)); }
+  // Finishes the digest and appends it as 32 lowercase hex digits to `out`.
+  void finish_hex(std::string* out) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), digest, &size) != 1 || size != 16) fail();
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < size; ++i) {
+      out->push_back(kHex[digest[i] >> 4]);
+      out->push_back(kHex[digest[i] & 0xf]);
+    }
+  }
+
+ private:
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  static const EVP_MD* md() {
+    // Never freed: it lives as long as the process.
+    static const EVP_MD* const fetched = [] {
+      const EVP_MD* m = EVP_MD_fetch(nullptr, "MD5", nullptr);
+      return m != nullptr ? m : EVP_md5();
+    }();
+    return fetched;
+  }
+  // Without MD5 (e.g. an OpenSSL restricted to FIPS algorithms) no revision
+  // id can be computed, and a made-up one would break determinism: stop.
+  [[noreturn]] static void fail() {
+    std::fputs("divan: OpenSSL MD5 is unavailable; cannot compute revision ids\n", stderr);
+    std::abort();
+  }
+
+  static thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_;
+};
+
+thread_local std::unique_ptr<EVP_MD_CTX, Md5::CtxFree> Md5::ctx_{EVP_MD_CTX_new()};
+
+void append_decimal(std::string* out, std::uint64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  (void)ec;  // 24 bytes always hold a uint64
+  out->append(buf, end);
+}
+
+}  // namespace
+
+Result<RevId> RevId::parse(std::string_view text) {
+  std::size_t dash = text.find('-');
+  if (dash == std::string_view::npos || dash == 0) return invalid_rev();
+  std::uint64_t pos = 0;
+  for (std::size_t i = 0; i < dash; ++i) {
+    char c = text[i];
+    if (c < '0' || c > '9') return invalid_rev();
+    pos = pos * 10 + static_cast<std::uint64_t>(c - '0');
+    // kMaxRevPos * 10 + 9 still fits in 64 bits, so checking after each
+    // digit catches overflow however many digits follow.
+    if (pos > kMaxRevPos) return invalid_rev();
+  }
+  RevId rev;
+  rev.pos = pos;
+  rev.hash.assign(text.substr(dash + 1));
+  if (!check_and_normalize(rev.hash)) return invalid_rev();
+  return rev;
+}
+
+std::string RevId::str() const {
+  std::string out;
+  out.reserve(21 + hash.size());
+  append_decimal(&out, pos);
+  out.push_back('-');
+  out.append(hash);
+  return out;
+}
+
+Status normalize_rev_hash(std::string& hash) {
+  if (!check_and_normalize(hash)) return invalid_rev();
+  return Status::ok();
+}
+
+bool is_normalized_rev_hash(std::string_view hash) {
+  if (hash.empty()) return false;
+  const bool hex = hash.size() == kHexHashSize;
+  for (char c : hash) {
+    if (!is_hash_char(c)) return false;
+    if (hex && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// The hashed bytes, every field ended by a NUL (compact JSON text and
+// normalised hashes never contain a raw NUL, so fields cannot run together):
+//   "divan-rev-1" NUL  deleted('1'|'0') NUL  parent pos NUL  parent hash NUL
+//   body NUL  { attachment entry NUL }
+// The version tag lets a future format change without colliding. A first
+// revision hashes parent pos 0 and an empty parent hash, as CouchDB uses
+// (0, 0) for "no parent".
+RevId new_rev_id(const RevId* parent, bool deleted, std::string_view canonical_body,
+                 const std::vector<std::string>& attachment_digests) {
+  static constexpr std::string_view kTag("divan-rev-1\0", 12);
+  std::string parent_pos;
+  append_decimal(&parent_pos, parent != nullptr ? parent->pos : 0);
+
+  Md5 md5;
+  md5.update(kTag);
+  md5.update_byte(deleted ? '1' : '0');
+  md5.update_byte('\0');
+  md5.update(parent_pos);
+  md5.update_byte('\0');
+  if (parent != nullptr) md5.update(parent->hash);
+  md5.update_byte('\0');
+  md5.update(canonical_body);
+  md5.update_byte('\0');
+  for (const std::string& entry : attachment_digests) {
+    md5.update(entry);
+    md5.update_byte('\0');
+  }
+
+  RevId rev;
+  rev.pos = (parent != nullptr ? parent->pos : 0) + 1;
+  rev.hash.reserve(kHexHashSize);
+  md5.finish_hex(&rev.hash);
+  return rev;
+}
+
+}  // namespace divan::rev
