@@ -220,6 +220,15 @@ Result<std::unique_ptr<DataDir>> DataDir::open(const std::string& path,
     }
     return Status::io_error("cannot lock " + lock_path + ": " + std::strerror(err));
   }
+  // Leftovers of a create or delete cut short by a crash: a database half
+  // set up under its temporary name, or one renamed away but not removed.
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with(".")) continue;
+    for (std::string_view suffix : {".creating", ".deleted", ".creating-lock"}) {
+      if (name.ends_with(suffix)) fs::remove(entry.path(), ec);
+    }
+  }
   return std::unique_ptr<DataDir>(new db::DataDirImpl(path, opts, fd));
 }
 

@@ -125,3 +125,24 @@ TEST_SUITE("db") {
     CHECK((*dir)->list_databases()->size() == 80);
   }
 }
+
+TEST_SUITE("db") {
+  TEST_CASE("leftovers of an interrupted create or delete are cleaned up at open") {
+    TempDir tmp;
+    {
+      auto dir = DataDir::open(tmp.path());
+      REQUIRE((*dir)->create_database("keep").is_ok());
+    }
+    for (const char* junk : {".half.divan.creating", ".half.divan.creating-lock", ".gone.divan.deleted"}) {
+      std::FILE* f = std::fopen((tmp.path() + "/" + junk).c_str(), "w");
+      REQUIRE(f != nullptr);
+      std::fclose(f);
+    }
+    auto dir = DataDir::open(tmp.path());
+    REQUIRE(dir.is_ok());
+    CHECK(*(*dir)->list_databases() == std::vector<std::string>{"keep"});
+    for (const char* junk : {".half.divan.creating", ".half.divan.creating-lock", ".gone.divan.deleted"}) {
+      CHECK_FALSE(std::filesystem::exists(tmp.path() + "/" + junk));
+    }
+  }
+}
