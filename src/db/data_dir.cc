@@ -26,7 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char kNoDatabase[] = "Database does not exist.";
 const char kLockFile[] = "LOCK";
 
 Status io_error(const std::string& what, const std::error_code& ec) {
@@ -100,7 +99,7 @@ class DataDirImpl final : public DataDir {
     std::lock_guard<std::mutex> lock(mu_);
     fs::path file = file_of(name);
     std::error_code ec;
-    if (!fs::exists(file, ec)) return Status::not_found(kNoDatabase);
+    if (!fs::exists(file, ec)) return Status::not_found(kNoDatabaseReason);
     if (auto it = open_.find(std::string(name)); it != open_.end()) {
       it->second.db->mark_deleted();
       lru_.erase(it->second.lru);
@@ -149,7 +148,7 @@ class DataDirImpl final : public DataDir {
     }
     fs::path file = file_of(name);
     std::error_code ec;
-    if (!fs::exists(file, ec)) return Status::not_found(kNoDatabase);
+    if (!fs::exists(file, ec)) return Status::not_found(kNoDatabaseReason);
     auto db = DatabaseImpl::open(ctx_, key, file.string(), /*create=*/false);
     if (!db.is_ok()) return db.status();
     lru_.push_front(key);

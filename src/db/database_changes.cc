@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "db/database_impl.h"
+#include "db/meta.h"
 #include "db/names.h"
 #include "db/stored_doc.h"
 
@@ -55,14 +56,9 @@ Result<ChangesResult> DatabaseImpl::changes(const ChangesOptions& o) {
   if (Status s = check_open(); !s.is_ok()) return s;
   auto txn = env_->begin_read();
   if (!txn.is_ok()) return txn.status();
-  std::uint64_t update_seq = 0;
-  {
-    auto v = txn->get(dbi_.meta, "update_seq");
-    if (!v.is_ok()) return v.status();
-    if (v->has_value() && !decode_u64(**v, &update_seq)) {
-      return Status::corruption("bad meta value update_seq");
-    }
-  }
+  auto update_seq_or = meta::read_u64(*txn, dbi_.meta, meta::kUpdateSeq);
+  if (!update_seq_or.is_ok()) return update_seq_or.status();
+  const std::uint64_t update_seq = *update_seq_or;
   const std::uint64_t limit = o.limit.value_or(UINT64_MAX);
   const std::uint64_t since = o.descending ? 0 : o.since;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "db/database_impl.h"
+#include "db/meta.h"
 #include "db/names.h"
 #include "db/stored_doc.h"
 
@@ -278,13 +279,11 @@ Result<AllDocsResult> DatabaseImpl::all_docs(const AllDocsOptions& o) {
   auto txn = env_->begin_read();
   if (!txn.is_ok()) return txn.status();
   AllDocsResult out;
-  {
-    auto seq = txn->get(dbi_.meta, "update_seq");
-    if (!seq.is_ok()) return seq.status();
-    if (seq->has_value()) decode_u64(**seq, &out.update_seq);
-    auto count = txn->get(dbi_.meta, "doc_count");
-    if (!count.is_ok()) return count.status();
-    if (count->has_value()) decode_u64(**count, &out.total_rows);
+  for (auto [key, value] : {std::pair{meta::kUpdateSeq, &out.update_seq},
+                            std::pair{meta::kDocCount, &out.total_rows}}) {
+    auto v = meta::read_u64(*txn, dbi_.meta, key);
+    if (!v.is_ok()) return v.status();
+    *value = *v;
   }
   GetOptions doc_opts;
   doc_opts.conflicts = o.conflicts;
@@ -399,15 +398,13 @@ Result<DatabaseInfo> DatabaseImpl::info() {
   {
     auto txn = env_->begin_read();
     if (!txn.is_ok()) return txn.status();
-    for (auto [key, out] : {std::pair{"update_seq", &info.update_seq},
-                            std::pair{"doc_count", &info.doc_count},
-                            std::pair{"doc_del_count", &info.doc_del_count},
-                            std::pair{"external_size", &info.sizes_external}}) {
-      auto v = txn->get(dbi_.meta, key);
+    for (auto [key, out] : {std::pair{meta::kUpdateSeq, &info.update_seq},
+                            std::pair{meta::kDocCount, &info.doc_count},
+                            std::pair{meta::kDocDelCount, &info.doc_del_count},
+                            std::pair{meta::kExternal, &info.sizes_external}}) {
+      auto v = meta::read_u64(*txn, dbi_.meta, key);
       if (!v.is_ok()) return v.status();
-      if (v->has_value() && !decode_u64(**v, out)) {
-        return Status::corruption(std::string("bad meta value ") + key);
-      }
+      *out = *v;
     }
   }
   auto stats = env_->stats();

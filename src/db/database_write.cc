@@ -11,6 +11,7 @@
 #include <charconv>
 
 #include "db/database_impl.h"
+#include "db/meta.h"
 #include "db/names.h"
 
 namespace divan::db {
@@ -20,39 +21,8 @@ using rev::RevTree;
 
 namespace {
 
-constexpr std::uint64_t kFormatVersion = 1;
-constexpr const char* kMetaFormat = "format";
-constexpr const char* kMetaRevsLimit = "revs_limit";
-constexpr const char* kMetaStartTime = "instance_start_time";
-constexpr const char* kMetaUpdateSeq = "update_seq";
-constexpr const char* kMetaDocCount = "doc_count";
-constexpr const char* kMetaDocDelCount = "doc_del_count";
-constexpr const char* kMetaExternal = "external_size";
-
-const char kNoDatabase[] = "Database does not exist.";
 const char kNewEditsNeedsRev[] =
     "When `new_edits: false`, the document needs `_rev` or `_revisions` specified";
-
-Result<std::uint64_t> read_meta_u64(const storage::ReadTxn& txn, storage::Dbi meta,
-                                    const char* key, std::uint64_t absent) {
-  auto v = txn.get(meta, key);
-  if (!v.is_ok()) return v.status();
-  if (!v->has_value()) return absent;
-  std::uint64_t out = 0;
-  if (!decode_u64(**v, &out)) return Status::corruption(std::string("bad meta value ") + key);
-  return out;
-}
-
-Status get_meta_u64(const storage::WriteTxn& txn, storage::Dbi meta, const char* key,
-                    std::uint64_t* out) {
-  auto v = txn.get(meta, key);
-  if (!v.is_ok()) return v.status();
-  *out = 0;
-  if (v->has_value() && !decode_u64(**v, out)) {
-    return Status::corruption(std::string("bad meta value ") + key);
-  }
-  return Status::ok();
-}
 
 // The N of a _local document's "0-N" revision. Errors: bad_request.
 Result<std::uint64_t> local_rev_number(const RevId& rev) {
@@ -113,32 +83,32 @@ Result<std::shared_ptr<DatabaseImpl>> DatabaseImpl::open(const DatabaseContext& 
     std::uint64_t start_secs =
         static_cast<std::uint64_t>(ctx.options.clock->now_micros() / 1'000'000);
     Status s = e->write([&](storage::WriteTxn& txn) -> Status {
-      auto existing = txn.get(d.meta, kMetaFormat);
+      auto existing = txn.get(d.meta, meta::kFormat);
       if (!existing.is_ok()) return existing.status();
       if (existing->has_value()) return Status::ok();  // set up already
-      if (Status st = txn.put(d.meta, kMetaFormat, encode_u64(kFormatVersion)); !st) return st;
-      if (Status st = txn.put(d.meta, kMetaRevsLimit, encode_u64(ctx.options.default_revs_limit));
+      if (Status st = txn.put(d.meta, meta::kFormat, encode_u64(meta::kFormatVersion)); !st) return st;
+      if (Status st = txn.put(d.meta, meta::kRevsLimit, encode_u64(ctx.options.default_revs_limit));
           !st) {
         return st;
       }
-      return txn.put(d.meta, kMetaStartTime, std::to_string(start_secs));
+      return txn.put(d.meta, meta::kStartTime, std::to_string(start_secs));
     });
     if (!s.is_ok()) return s;
   }
 
   auto txn = e->begin_read();
   if (!txn.is_ok()) return txn.status();
-  auto format = read_meta_u64(*txn, d.meta, kMetaFormat, 0);
+  auto format = meta::read_u64(*txn, d.meta, meta::kFormat, 0);
   if (!format.is_ok()) return format.status();
-  if (*format != kFormatVersion) {
+  if (*format != meta::kFormatVersion) {
     return Status::corruption("database file " + path + " has unknown format version " +
                               std::to_string(*format));
   }
-  auto update_seq = read_meta_u64(*txn, d.meta, kMetaUpdateSeq, 0);
+  auto update_seq = meta::read_u64(*txn, d.meta, meta::kUpdateSeq, 0);
   if (!update_seq.is_ok()) return update_seq.status();
-  auto revs_limit = read_meta_u64(*txn, d.meta, kMetaRevsLimit, ctx.options.default_revs_limit);
+  auto revs_limit = meta::read_u64(*txn, d.meta, meta::kRevsLimit, ctx.options.default_revs_limit);
   if (!revs_limit.is_ok()) return revs_limit.status();
-  auto start_time = txn->get(d.meta, kMetaStartTime);
+  auto start_time = txn->get(d.meta, meta::kStartTime);
   if (!start_time.is_ok()) return start_time.status();
   std::string start = start_time->has_value() ? std::string(**start_time) : "0";
   txn = Status::internal("closed");  // end the snapshot before handing out the database
@@ -149,7 +119,7 @@ Result<std::shared_ptr<DatabaseImpl>> DatabaseImpl::open(const DatabaseContext& 
 }
 
 Status DatabaseImpl::check_open() const {
-  if (deleted_.load(std::memory_order_acquire)) return Status::not_found(kNoDatabase);
+  if (deleted_.load(std::memory_order_acquire)) return Status::not_found(kNoDatabaseReason);
   return Status::ok();
 }
 
@@ -209,12 +179,14 @@ class DatabaseImpl::DocsOp final : public WriteQueue::Op {
 Status DatabaseImpl::load_state(storage::WriteTxn& txn, TxnState* st) {
   st->block_deltas.clear();
   std::uint64_t revs_limit = 0;
-  for (auto [key, out] : {std::pair{kMetaUpdateSeq, &st->update_seq},
-                          std::pair{kMetaDocCount, &st->doc_count},
-                          std::pair{kMetaDocDelCount, &st->doc_del_count},
-                          std::pair{kMetaExternal, &st->external_size},
-                          std::pair{kMetaRevsLimit, &revs_limit}}) {
-    if (Status s = get_meta_u64(txn, dbi_.meta, key, out); !s.is_ok()) return s;
+  for (auto [key, out] : {std::pair{meta::kUpdateSeq, &st->update_seq},
+                          std::pair{meta::kDocCount, &st->doc_count},
+                          std::pair{meta::kDocDelCount, &st->doc_del_count},
+                          std::pair{meta::kExternal, &st->external_size},
+                          std::pair{meta::kRevsLimit, &revs_limit}}) {
+    auto v = meta::read_u64(txn, dbi_.meta, key);
+    if (!v.is_ok()) return v.status();
+    *out = *v;
   }
   st->revs_limit = revs_limit == 0 ? ctx_.options.default_revs_limit
                                    : static_cast<std::uint32_t>(revs_limit);
@@ -222,10 +194,10 @@ Status DatabaseImpl::load_state(storage::WriteTxn& txn, TxnState* st) {
 }
 
 Status DatabaseImpl::save_state(storage::WriteTxn& txn, TxnState* st) {
-  for (auto [key, v] : {std::pair{kMetaUpdateSeq, st->update_seq},
-                        std::pair{kMetaDocCount, st->doc_count},
-                        std::pair{kMetaDocDelCount, st->doc_del_count},
-                        std::pair{kMetaExternal, st->external_size}}) {
+  for (auto [key, v] : {std::pair{meta::kUpdateSeq, st->update_seq},
+                        std::pair{meta::kDocCount, st->doc_count},
+                        std::pair{meta::kDocDelCount, st->doc_del_count},
+                        std::pair{meta::kExternal, st->external_size}}) {
     if (Status s = txn.put(dbi_.meta, key, encode_u64(v)); !s.is_ok()) return s;
   }
   for (auto [block, delta] : st->block_deltas) {
@@ -538,7 +510,7 @@ Status DatabaseImpl::set_revs_limit(std::uint32_t limit) {
   DocsOp op({}, true);
   op.job = [&](storage::WriteTxn& txn, TxnState* st) -> Status {
     st->revs_limit = limit;
-    return txn.put(dbi_.meta, kMetaRevsLimit, encode_u64(limit));
+    return txn.put(dbi_.meta, meta::kRevsLimit, encode_u64(limit));
   };
   if (Status s = queue_.submit(op); !s.is_ok()) return s;
   revs_limit_.store(limit);

@@ -12,6 +12,8 @@ namespace divan::db {
 
 inline constexpr std::string_view kLocalPrefix = "_local/";
 inline constexpr std::string_view kDesignPrefix = "_design/";
+// CouchDB's reason for a database that does not exist.
+inline constexpr const char kNoDatabaseReason[] = "Database does not exist.";
 // The suffix of a database's data file in the data folder.
 inline constexpr std::string_view kDbFileSuffix = ".divan";
 
