@@ -113,7 +113,7 @@ Result<ChangesResult> DatabaseImpl::changes(const ChangesOptions& o) {
     if (o.filter == ChangesFilter::kDocIds) {
       std::unordered_set<std::string_view> seen;
       for (const std::string& id : o.doc_ids) {
-        if (is_local_id(id) || !seen.insert(id).second) continue;
+        if (is_local_id(id) || !validate_doc_id(id).is_ok() || !seen.insert(id).second) continue;
         auto bytes = txn->get(dbi_.docs, id);
         if (!bytes.is_ok()) return bytes.status();
         if (!bytes->has_value()) continue;

@@ -223,7 +223,10 @@ Result<std::vector<RevsDiffEntry>> DatabaseImpl::revs_diff(
   std::vector<RevsDiffEntry> out;
   for (std::size_t i = 0; i < request.size(); ++i) {
     RevTree::Diff diff;
-    auto bytes = txn->get(dbi_.trees, request[i].id);
+    // An id that cannot exist has every revision missing.
+    auto bytes = validate_doc_id(request[i].id).is_ok()
+                     ? txn->get(dbi_.trees, request[i].id)
+                     : Result<std::optional<std::string_view>>(std::nullopt);
     if (!bytes.is_ok()) return bytes.status();
     if (bytes->has_value()) {
       auto tree = RevTree::decode(**bytes);
@@ -309,9 +312,11 @@ Result<AllDocsResult> DatabaseImpl::all_docs(const AllDocsOptions& o) {
         ++skipped;
         continue;
       }
-      auto doc = StoredDoc::load(*txn, dbi_.docs, key);
+      // An id that cannot exist (malformed, or _local) is simply not found.
+      bool valid = validate_doc_id(key).is_ok() && !is_local_id(key);
+      auto doc = valid ? StoredDoc::load(*txn, dbi_.docs, key) : Result<StoredDoc>(StoredDoc());
       if (!doc.is_ok()) return doc.status();
-      if (!doc->found() || is_local_id(key)) {
+      if (!doc->found()) {
         AllDocsRow row;
         row.id = key;
         row.not_found = true;

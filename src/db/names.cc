@@ -90,6 +90,7 @@ Status validate_doc_id(std::string_view id) {
   if (id.empty()) return illegal("Document id must not be empty");
   if (id == kDesignPrefix) return illegal("Illegal document id `_design/`");
   if (id == kLocalPrefix) return illegal("Illegal document id `_local/`");
+  if (id.size() > kMaxDocIdLength) return illegal("Document id is too long");
   if (!is_valid_utf8(id)) return illegal("Document id must be valid UTF-8");
   if (id[0] == '_' && !is_design_id(id) && !is_local_id(id)) {
     return illegal("Only reserved document ids may start with underscore.");

@@ -21,7 +21,13 @@ inline constexpr std::string_view kDbFileSuffix = ".divan";
 // Errors: illegal_database_name with CouchDB's reason.
 Status validate_database_name(std::string_view name);
 
-// CouchDB's document id rule (§2.1). Errors: illegal_docid.
+// The longest document id, in bytes. CouchDB sets no limit by default
+// (max_document_id_length = infinity); LMDB keys are at most 511 bytes, and
+// a body key holds the id and a revision.
+inline constexpr std::size_t kMaxDocIdLength = 384;
+
+// CouchDB's document id rule (§2.1), plus kMaxDocIdLength ("Document id is
+// too long", CouchDB's reason when its limit is set). Errors: illegal_docid.
 Status validate_doc_id(std::string_view id);
 
 // True if `bytes` is well-formed UTF-8 (no overlongs, no surrogates).

@@ -28,7 +28,7 @@ char to_lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(
 // CouchDB decodes such a hash to 16 bytes and re-encodes it lowercase, so
 // lowercasing here gives the same echo and the same ordering.
 bool check_and_normalize(std::string& hash) {
-  if (hash.empty()) return false;
+  if (hash.empty() || hash.size() > kMaxRevHashLength) return false;
   for (char c : hash) {
     if (!is_hash_char(c)) return false;
   }
@@ -132,7 +132,7 @@ Status normalize_rev_hash(std::string& hash) {
 }
 
 bool is_normalized_rev_hash(std::string_view hash) {
-  if (hash.empty()) return false;
+  if (hash.empty() || hash.size() > kMaxRevHashLength) return false;
   const bool hex = hash.size() == kHexHashSize;
   for (char c : hash) {
     if (!is_hash_char(c)) return false;

@@ -25,7 +25,8 @@ struct RevId {
 
   // Parses "N-hash". Rules (CouchDB couch_doc:parse_rev): split at the first
   // '-'; N must be a decimal integer without sign, at most 2^53; hash must be
-  // non-empty and printable ASCII without whitespace; a 32-character hash must
+  // non-empty, at most kMaxRevHashLength characters of printable ASCII
+  // without whitespace; a 32-character hash must
   // be hex (it is lowercased). Errors: bad_request "Invalid rev format".
   static Result<RevId> parse(std::string_view text);
 
@@ -47,6 +48,11 @@ Status normalize_rev_hash(std::string& hash);
 // produces: non-empty printable ASCII without whitespace, and lowercase hex if
 // it is 32 characters long. Every RevId that parse() returns passes.
 bool is_normalized_rev_hash(std::string_view hash);
+
+// The longest hash parse() accepts. CouchDB and PouchDB make 32 hex digits,
+// Couchbase Lite 40; the bound keeps every storage key that holds a
+// revision within LMDB's key size.
+inline constexpr std::size_t kMaxRevHashLength = 100;
 
 // The largest pos parse() accepts: 2^53, beyond which a JSON number in a
 // JavaScript client no longer holds every integer exactly.

@@ -21,7 +21,7 @@ using divan::testing::TestDb;
 namespace {
 
 struct Case {
-  std::string_view json;
+  std::string json;
   ErrorCode code;
   const char* reason;  // nullptr: any
 };
@@ -48,7 +48,7 @@ const std::vector<Case> kBadDocuments = {
     {"", ErrorCode::kBadRequest, "invalid UTF-8 JSON"},
     {"{", ErrorCode::kBadRequest, "invalid UTF-8 JSON"},
     {"{\"a\":1}x", ErrorCode::kBadRequest, "invalid UTF-8 JSON"},
-    {std::string_view("{\"a\":1}\0{", 9), ErrorCode::kBadRequest, "invalid UTF-8 JSON"},
+    {std::string("{\"a\":1}\0{", 9), ErrorCode::kBadRequest, "invalid UTF-8 JSON"},
     {"{\"a\":\"\xff\"}", ErrorCode::kBadRequest, "invalid UTF-8 JSON"},
     {"{\"a\":NaN}", ErrorCode::kBadRequest, "invalid UTF-8 JSON"},
     {"[1,2]", ErrorCode::kBadRequest, "Document must be a JSON object"},
@@ -82,6 +82,10 @@ const std::vector<Case> kBadDocuments = {
     {R"({"_id":"a","_revisions":{"start":2,"ids":["a",3]}})", ErrorCode::kBadRequest,
      "Invalid rev format"},
     {R"({"_id":"a","_zzz":1})", ErrorCode::kDocValidation, "Bad special document member: _zzz"},
+    {R"({"_id":"a","_rev":"1-)" + std::string(101, 'x') + R"("})", ErrorCode::kBadRequest,
+     "Invalid rev format"},
+    {R"({"_id":")" + std::string(385, 'x') + R"("})", ErrorCode::kIllegalDocId,
+     "Document id is too long"},
     {R"({"_id":"a","_attachments":{"f.txt":{"data":"aGk=","content_type":"text/plain"}}})",
      ErrorCode::kBadRequest, nullptr},
     {R"({"_id":"a","_attachments":[1]})", ErrorCode::kBadRequest, nullptr},
@@ -217,5 +221,71 @@ TEST_SUITE("db") {
     CHECK(DataDir::validate_database_name(std::string(239, 'a')).code() ==
           ErrorCode::kIllegalDatabaseName);
     CHECK(t.dir->list_databases()->size() == 1);
+  }
+}
+
+TEST_SUITE("db") {
+  TEST_CASE("opening a data folder that is a file fails cleanly") {
+    divan::testing::TempDir tmp;
+    std::string file = tmp.file("plain");
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fclose(f);
+    auto dir = DataDir::open(file);
+    REQUIRE_FALSE(dir.is_ok());
+    CHECK(dir.status().code() == ErrorCode::kIoError);
+  }
+
+  TEST_CASE("a damaged database file is reported as an error, not a crash") {
+    divan::testing::TempDir tmp;
+    {
+      auto dir = DataDir::open(tmp.path());
+      REQUIRE((*dir)->create_database("bad").is_ok());
+    }
+    std::FILE* f = std::fopen((tmp.path() + "/bad.divan").c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::string junk(64 * 1024, '\x5a');
+    std::fwrite(junk.data(), 1, junk.size(), f);
+    std::fclose(f);
+    auto dir = DataDir::open(tmp.path());
+    REQUIRE(dir.is_ok());
+    auto db = (*dir)->open_database("bad");
+    REQUIRE_FALSE(db.is_ok());
+    CHECK((db.status().code() == ErrorCode::kCorruption || db.status().code() == ErrorCode::kIoError));
+    // The folder still works for other databases.
+    CHECK((*dir)->create_database("good").is_ok());
+  }
+
+  TEST_CASE("ranges that select nothing and feeds past the end answer empty, not errors") {
+    TestDb t;
+    t.put(R"({"_id":"a"})");
+    AllDocsOptions o;
+    o.start_key = "z";
+    o.end_key = "a";
+    auto r = t.db->all_docs(o);
+    REQUIRE(r.is_ok());
+    CHECK(r->rows.empty());
+    divan::ChangesOptions c;
+    c.since = 1'000'000;
+    auto ch = t.db->changes(c);
+    REQUIRE(ch.is_ok());
+    CHECK(ch->rows.empty());
+    c.filter = divan::ChangesFilter::kDocIds;
+    c.doc_ids = {"", "_bad", std::string("\xff", 1), std::string(600, 'x')};
+    c.since = 0;
+    ch = t.db->changes(c);
+    REQUIRE(ch.is_ok());
+    CHECK(ch->rows.empty());
+    AllDocsOptions keys;
+    keys.keys = std::vector<std::string>{"", std::string(600, 'x'), "a"};
+    auto rows = t.db->all_docs(keys);
+    REQUIRE(rows.is_ok());
+    REQUIRE(rows->rows.size() == 3);
+    CHECK(rows->rows[0].not_found);
+    CHECK(rows->rows[1].not_found);
+    CHECK_FALSE(rows->rows[2].not_found);
+    auto diff = t.db->revs_diff({RevsDiffRequest{"", {"1-a"}}, RevsDiffRequest{std::string(600, 'x'), {"1-a"}}});
+    REQUIRE(diff.is_ok());
+    CHECK(diff->size() == 2);
   }
 }

@@ -165,3 +165,14 @@ TEST_SUITE("rev") {
     CHECK(new_rev_id(&p1, false, "x").hash != new_rev_id(&p11, false, "x").hash);
   }
 }
+
+TEST_SUITE("rev") {
+  TEST_CASE("hashes longer than kMaxRevHashLength are refused") {
+    using divan::rev::RevId;
+    std::string ok = "1-" + std::string(divan::rev::kMaxRevHashLength, 'x');
+    CHECK(RevId::parse(ok).is_ok());
+    CHECK_FALSE(RevId::parse(ok + "x").is_ok());
+    std::string hash(divan::rev::kMaxRevHashLength + 1, 'y');
+    CHECK_FALSE(divan::rev::normalize_rev_hash(hash).is_ok());
+  }
+}
