@@ -1,7 +1,7 @@
 // DatabaseImpl: the changes feed and waiting for changes.
 //
 // by_seq holds one entry per document, at its latest sequence, so a scan
-// of it lists each document once, newest position only. seq_counts holds how
+// of it lists each document once, newest position only. `meta` holds how
 // many by_seq entries fall in each block of 1024 sequences, so `pending` is
 // counted from block totals instead of walking the rest of the feed.
 #include <algorithm>
@@ -32,9 +32,11 @@ struct RowSource {
 Result<std::uint64_t> DatabaseImpl::count_after(const storage::ReadTxn& txn,
                                                 std::uint64_t seq) const {
   std::uint64_t total = 0;
-  auto blocks = txn.cursor(dbi_.seq_counts);
+  auto blocks = txn.cursor(dbi_.meta);
   if (!blocks.is_ok()) return blocks.status();
-  for (bool ok = blocks->seek(encode_u64(seq_block(seq) + 1)); ok; ok = blocks->next()) {
+  std::uint64_t block = 0;
+  for (bool ok = blocks->seek(seq_block_key(seq_block(seq) + 1));
+       ok && decode_seq_block_key(blocks->key(), &block); ok = blocks->next()) {
     std::uint64_t n = 0;
     if (!decode_u64(blocks->value(), &n)) return Status::corruption("bad stored sequence count");
     total += n;
@@ -163,13 +165,13 @@ Result<ChangesResult> DatabaseImpl::changes(const ChangesOptions& o) {
       if (!doc.is_ok()) return doc.status();
       if (!doc->found()) return Status::corruption("changes feed names a missing document");
       if (o.style == ChangesStyle::kAllDocs) {
-        auto tree = doc->tree(*txn, dbi_.trees, src.id);
+        auto tree = doc->tree();
         if (!tree.is_ok()) return tree.status();
         for (const rev::RevInfo& leaf : (*tree)->leaves()) row.changes.push_back(leaf.rev.str());
       }
       if (o.include_docs) {
         GetOptions go = doc_opts;
-        auto d = winner_document(*txn, *doc, src.id, go);
+        auto d = winner_document(*doc, src.id, go);
         if (!d.is_ok()) return d.status();
         row.doc = std::move(d.value());
       }

@@ -71,7 +71,7 @@ class DatabaseImpl final : public Database,
 
  private:
   struct Dbis {
-    storage::Dbi meta, docs, trees, bodies, by_seq, seq_counts, local;
+    storage::Dbi meta, docs, bodies, by_seq, local;
   };
 
   // The state one write transaction carries from document to document.
@@ -82,7 +82,7 @@ class DatabaseImpl final : public Database,
     std::uint64_t doc_del_count = 0;
     std::uint64_t external_size = 0;
     std::uint32_t revs_limit = 1000;
-    std::map<std::uint64_t, std::int64_t> block_deltas;  // seq_counts changes
+    std::map<std::uint64_t, std::int64_t> block_deltas;  // sequence block count changes
     std::string key, value, tree, scratch;                // reused buffers
   };
 
@@ -104,7 +104,7 @@ class DatabaseImpl final : public Database,
   // ---- write path (database_write.cc) ----
   Status prepare(std::vector<ParsedDoc>& docs, bool new_edits, std::vector<PreparedDoc>* out);
   Result<std::vector<DocResult>> write_docs(std::vector<PreparedDoc> docs, bool new_edits);
-  Status run_group(std::span<WriteQueue::Op* const> group);
+  Status run_group(const WriteQueue::Source& next);
   Status load_state(storage::WriteTxn& txn, TxnState* st);
   Status save_state(storage::WriteTxn& txn, TxnState* st);
   Status apply_doc(storage::WriteTxn& txn, TxnState* st, const PreparedDoc& p, bool new_edits,
@@ -114,8 +114,7 @@ class DatabaseImpl final : public Database,
 
   // ---- read path (database_read.cc) ----
   // The winner of `doc` as a Document, with the meta fields `o` asks for.
-  Result<Document> winner_document(const storage::ReadTxn& txn, StoredDoc& doc,
-                                   std::string_view id, const GetOptions& o);
+  Result<Document> winner_document(StoredDoc& doc, std::string_view id, const GetOptions& o);
   Result<Document> get_local(storage::ReadTxn& txn, std::string_view id);
   Result<AllDocsResult> all_local_docs(const AllDocsOptions& options);
 

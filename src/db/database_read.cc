@@ -64,15 +64,15 @@ Result<std::optional<Document>> revision_document(const storage::ReadTxn& txn,
 
 }  // namespace
 
-Result<Document> DatabaseImpl::winner_document(const storage::ReadTxn& txn, StoredDoc& doc,
-                                               std::string_view id, const GetOptions& o) {
+Result<Document> DatabaseImpl::winner_document(StoredDoc& doc, std::string_view id,
+                                               const GetOptions& o) {
   Document d;
   d.id = std::string(id);
   d.rev = doc.record().winner.str();
   d.deleted = doc.record().deleted;
   d.body = std::string(doc.record().body);
   if (o.revs || o.revs_info || o.conflicts || o.deleted_conflicts) {
-    auto tree = doc.tree(txn, dbi_.trees, id);
+    auto tree = doc.tree();
     if (!tree.is_ok()) return tree.status();
     const RevTree& t = **tree;
     std::uint32_t limit = revs_limit_.load();
@@ -125,10 +125,10 @@ Result<Document> DatabaseImpl::get(std::string_view id, const GetOptions& option
     // CouchDB adds the meta fields only when reading the winner without ?rev.
     GetOptions o = options;
     if (want) o.revs_info = o.conflicts = o.deleted_conflicts = o.local_seq = false;
-    return winner_document(*txn, *doc, id, o);
+    return winner_document(*doc, id, o);
   }
 
-  auto tree = doc->tree(*txn, dbi_.trees, id);
+  auto tree = doc->tree();
   if (!tree.is_ok()) return tree.status();
   auto info = (*tree)->info(*want);
   if (!info) return Status::not_found(kMissing);
@@ -160,7 +160,7 @@ Result<std::vector<OpenRev>> DatabaseImpl::open_revs(std::string_view id,
     for (const RevId& r : wanted) out.push_back({std::nullopt, r.str()});
     return out;
   }
-  auto tree = doc->tree(*txn, dbi_.trees, id);
+  auto tree = doc->tree();
   if (!tree.is_ok()) return tree.status();
   const RevTree& t = **tree;
   std::uint32_t limit = revs_limit_.load();
@@ -224,14 +224,14 @@ Result<std::vector<RevsDiffEntry>> DatabaseImpl::revs_diff(
   for (std::size_t i = 0; i < request.size(); ++i) {
     RevTree::Diff diff;
     // An id that cannot exist has every revision missing.
-    auto bytes = validate_doc_id(request[i].id).is_ok()
-                     ? txn->get(dbi_.trees, request[i].id)
-                     : Result<std::optional<std::string_view>>(std::nullopt);
-    if (!bytes.is_ok()) return bytes.status();
-    if (bytes->has_value()) {
-      auto tree = RevTree::decode(**bytes);
+    auto doc = validate_doc_id(request[i].id).is_ok()
+                   ? StoredDoc::load(*txn, dbi_.docs, request[i].id)
+                   : Result<StoredDoc>(StoredDoc());
+    if (!doc.is_ok()) return doc.status();
+    if (doc->found()) {
+      auto tree = doc->tree();
       if (!tree.is_ok()) return tree.status();
-      diff = tree->revs_diff(parsed[i]);
+      diff = (*tree)->revs_diff(parsed[i]);
     } else {
       diff = RevTree().revs_diff(parsed[i]);  // all missing, no ancestors
     }
@@ -297,7 +297,7 @@ Result<AllDocsResult> DatabaseImpl::all_docs(const AllDocsOptions& o) {
     row.rev = doc.record().winner.str();
     row.deleted = doc.record().deleted;
     if (o.include_docs && !row.deleted) {
-      auto d = winner_document(*txn, doc, id, doc_opts);
+      auto d = winner_document(doc, id, doc_opts);
       if (!d.is_ok()) return d.status();
       row.doc = std::move(d.value());
     }

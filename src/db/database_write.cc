@@ -49,7 +49,7 @@ DatabaseImpl::DatabaseImpl(const DatabaseContext& ctx, std::string name,
       instance_start_time_(std::move(instance_start_time)),
       revs_limit_(revs_limit),
       notifier_(update_seq),
-      queue_([this](std::span<WriteQueue::Op* const> group) { return run_group(group); },
+      queue_([this](const WriteQueue::Source& next) { return run_group(next); },
              ctx.options.max_group_docs) {}
 
 DatabaseImpl::~DatabaseImpl() { notifier_.close(); }
@@ -71,9 +71,8 @@ Result<std::shared_ptr<DatabaseImpl>> DatabaseImpl::open(const DatabaseContext& 
     const char* name;
     storage::Dbi* dbi;
   };
-  for (Named n : {Named{"meta", &d.meta}, Named{"docs", &d.docs}, Named{"trees", &d.trees},
-                  Named{"bodies", &d.bodies}, Named{"by_seq", &d.by_seq},
-                  Named{"seq_counts", &d.seq_counts}, Named{"local", &d.local}}) {
+  for (Named n : {Named{"meta", &d.meta}, Named{"docs", &d.docs}, Named{"bodies", &d.bodies}, Named{"by_seq", &d.by_seq},
+                  Named{"local", &d.local}}) {
     auto dbi = e->open_dbi(n.name);
     if (!dbi.is_ok()) return dbi.status();
     *n.dbi = *dbi;
@@ -202,39 +201,46 @@ Status DatabaseImpl::save_state(storage::WriteTxn& txn, TxnState* st) {
   }
   for (auto [block, delta] : st->block_deltas) {
     if (delta == 0) continue;
-    std::string key = encode_u64(block);
+    std::string key = seq_block_key(block);
     std::uint64_t count = 0;
-    auto cur = txn.get(dbi_.seq_counts, key);
+    auto cur = txn.get(dbi_.meta, key);
     if (!cur.is_ok()) return cur.status();
     if (cur->has_value() && !decode_u64(**cur, &count)) {
       return Status::corruption("bad stored sequence count");
     }
     auto next = static_cast<std::int64_t>(count) + delta;
     if (next < 0) return Status::corruption("sequence count below zero");
-    Status s = next == 0 ? txn.del(dbi_.seq_counts, key)
-                         : txn.put(dbi_.seq_counts, key, encode_u64(static_cast<std::uint64_t>(next)));
+    Status s = next == 0 ? txn.del(dbi_.meta, key)
+                         : txn.put(dbi_.meta, key, encode_u64(static_cast<std::uint64_t>(next)));
     if (!s.is_ok()) return s;
   }
   return Status::ok();
 }
 
-Status DatabaseImpl::run_group(std::span<WriteQueue::Op* const> group) {
+Status DatabaseImpl::run_group(const WriteQueue::Source& next) {
   if (Status s = check_open(); !s.is_ok()) return s;
   TxnState st;
+  std::vector<DocsOp*> taken;
+  auto apply = [&](storage::WriteTxn& txn, DocsOp* op) -> Status {
+    if (op->job) return op->job(txn, &st);
+    op->results.assign(op->docs.size(), DocResult());
+    for (std::size_t i = 0; i < op->docs.size(); ++i) {
+      if (Status s = apply_doc(txn, &st, op->docs[i], op->new_edits, &op->results[i]); !s.is_ok()) {
+        return s;
+      }
+    }
+    return Status::ok();
+  };
   Status s = env_->write([&](storage::WriteTxn& txn) -> Status {
-    // This function may run again after map growth: start from scratch.
+    // This function may run again after map growth: start from scratch,
+    // re-applying what the group already took.
     if (Status ls = load_state(txn, &st); !ls.is_ok()) return ls;
-    for (WriteQueue::Op* base : group) {
-      auto* op = static_cast<DocsOp*>(base);
-      if (op->job) {
-        if (Status js = op->job(txn, &st); !js.is_ok()) return js;
-        continue;
-      }
-      op->results.assign(op->docs.size(), DocResult());
-      for (std::size_t i = 0; i < op->docs.size(); ++i) {
-        Status ds = apply_doc(txn, &st, op->docs[i], op->new_edits, &op->results[i]);
-        if (!ds.is_ok()) return ds;
-      }
+    for (DocsOp* op : taken) {
+      if (Status as = apply(txn, op); !as.is_ok()) return as;
+    }
+    while (WriteQueue::Op* base = next()) {
+      taken.push_back(static_cast<DocsOp*>(base));
+      if (Status as = apply(txn, taken.back()); !as.is_ok()) return as;
     }
     return save_state(txn, &st);
   });
@@ -270,24 +276,19 @@ Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const Prepa
   // group are visible).
   RevTree tree;
   DocRecord old;
-  std::string_view old_tree_bytes;
   bool existed = false;
   {
-    auto tree_bytes = txn.get(dbi_.trees, d.id);
-    if (!tree_bytes.is_ok()) return tree_bytes.status();
-    if (tree_bytes->has_value()) {
-      old_tree_bytes = **tree_bytes;
-      auto decoded = RevTree::decode(old_tree_bytes);
+    auto rec = txn.get(dbi_.docs, d.id);
+    if (!rec.is_ok()) return rec.status();
+    if (rec->has_value()) {
+      if (Status s = decode_doc_record(**rec, &old); !s.is_ok()) return s;
+      auto decoded = RevTree::decode(old.tree);
       if (!decoded.is_ok()) return decoded.status();
       tree = std::move(decoded.value());
-      auto rec = txn.get(dbi_.docs, d.id);
-      if (!rec.is_ok()) return rec.status();
-      if (!rec->has_value()) return Status::corruption("document " + d.id + " has a tree but no record");
-      if (Status s = decode_doc_record(**rec, &old); !s.is_ok()) return s;
       existed = true;
     }
   }
-  // `old.body` and `old_tree_bytes` point into the map: valid until this
+  // `old.body` and `old.tree` point into the map: valid until this
   // transaction's next write, so everything below reads them before writing
   // anything.
 
@@ -339,7 +340,7 @@ Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const Prepa
   std::vector<RevId> stemmed = tree.stem(st->revs_limit);
   st->tree.clear();
   tree.encode(&st->tree);
-  if (!new_edits && existed && st->tree == old_tree_bytes) {
+  if (!new_edits && existed && st->tree == old.tree) {
     // The merge only re-grew history that stemming dropped again: nothing
     // changed, so no new sequence (as CouchDB compares the stemmed tree).
     result->rev = new_rev.str();
@@ -355,7 +356,7 @@ Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const Prepa
   // body in `bodies`. Build every value before the first write.
   std::string& record = st->value;
   record.clear();
-  encode_doc_record_header(seq, deleted_now, winner.rev, &record);
+  encode_doc_record_header(seq, deleted_now, winner.rev, st->tree, &record);
   const std::size_t header_size = record.size();
   std::size_t old_winner_size = existed ? old.body.size() : 0;
   std::string old_winner_body;
@@ -396,7 +397,6 @@ Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const Prepa
     if (Status s = txn.del(dbi_.bodies, st->key); !s.is_ok()) return s;
   }
   if (Status s = txn.put(dbi_.docs, d.id, record); !s.is_ok()) return s;
-  if (Status s = txn.put(dbi_.trees, d.id, st->tree); !s.is_ok()) return s;
 
   if (existed) {
     if (Status s = txn.del(dbi_.by_seq, seq_key(old.seq)); !s.is_ok()) return s;
@@ -429,6 +429,7 @@ Result<std::vector<DocResult>> DatabaseImpl::write_docs(std::vector<PreparedDoc>
 
 Result<DocResult> DatabaseImpl::put(std::string_view doc_json, const PutOptions& options) {
   if (Status s = check_open(); !s.is_ok()) return s;
+  WriteQueue::Presence presence(queue_);
   ParseLimits limits{ctx_.options.max_document_size};
   std::vector<ParsedDoc> docs(1);
   if (Status s = parse_document(doc_json, limits, &docs[0]); !s.is_ok()) return s;
@@ -457,6 +458,7 @@ Result<DocResult> DatabaseImpl::put(std::string_view doc_json, const PutOptions&
 
 Result<DocResult> DatabaseImpl::remove(std::string_view id, std::string_view rev) {
   if (Status s = check_open(); !s.is_ok()) return s;
+  WriteQueue::Presence presence(queue_);
   if (Status s = validate_doc_id(id); !s.is_ok()) return s;
   std::vector<ParsedDoc> docs(1);
   ParsedDoc& d = docs[0];
@@ -487,6 +489,7 @@ Result<DocResult> DatabaseImpl::remove(std::string_view id, std::string_view rev
 Result<std::vector<DocResult>> DatabaseImpl::bulk_docs(std::string_view docs_json_array,
                                                        const BulkDocsOptions& options) {
   if (Status s = check_open(); !s.is_ok()) return s;
+  WriteQueue::Presence presence(queue_);
   ParseLimits limits{ctx_.options.max_document_size};
   std::vector<ParsedDoc> docs;
   if (Status s = parse_document_array(docs_json_array, limits, &docs); !s.is_ok()) return s;
@@ -527,21 +530,23 @@ Status DatabaseImpl::compact_docs_from(std::string* next_id, bool* done) {
   op.job = [&](storage::WriteTxn& txn, TxnState* st) -> Status {
     resume.clear();
     finished = true;
-    auto cursor = txn.cursor(dbi_.trees);
+    auto cursor = txn.cursor(dbi_.docs);
     if (!cursor.is_ok()) return cursor.status();
-    std::vector<std::pair<std::string, std::string>> trees;  // id, tree bytes
+    std::vector<std::pair<std::string, std::string>> records;  // id, record bytes
     for (bool ok = next_id->empty() ? cursor->first() : cursor->seek(*next_id); ok;
          ok = cursor->next()) {
-      if (trees.size() == kStep) {
+      if (records.size() == kStep) {
         resume.assign(cursor->key());
         finished = false;
         break;
       }
-      trees.emplace_back(cursor->key(), cursor->value());
+      records.emplace_back(cursor->key(), cursor->value());
     }
     if (!cursor->status().is_ok()) return cursor->status();
-    for (auto& [id, bytes] : trees) {
-      auto decoded = RevTree::decode(bytes);
+    for (auto& [id, bytes] : records) {
+      DocRecord rec;
+      if (Status s = decode_doc_record(bytes, &rec); !s.is_ok()) return s;
+      auto decoded = RevTree::decode(rec.tree);
       if (!decoded.is_ok()) return decoded.status();
       RevTree& tree = decoded.value();
       std::vector<RevId> drop = tree.stem(st->revs_limit);
@@ -554,9 +559,11 @@ Status DatabaseImpl::compact_docs_from(std::string* next_id, bool* done) {
         encode_body_key(id, r, &st->key);
         if (Status s = txn.del(dbi_.bodies, st->key); !s.is_ok()) return s;
       }
-      st->scratch.clear();
-      tree.encode(&st->scratch);
-      if (Status s = txn.put(dbi_.trees, id, st->scratch); !s.is_ok()) return s;
+      st->tree.clear();
+      tree.encode(&st->tree);
+      rec.tree = st->tree;
+      encode_doc_record(rec, &st->value);
+      if (Status s = txn.put(dbi_.docs, id, st->value); !s.is_ok()) return s;
     }
     return Status::ok();
   };

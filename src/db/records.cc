@@ -51,9 +51,11 @@ void put_rev(std::string* out, const rev::RevId& rev) {
   put_varint(out, rev.pos);
   if (is_lower_hex32(rev.hash)) {
     put_varint(out, (16 << 1) | 1);
-    for (std::size_t i = 0; i < 32; i += 2) {
-      out->push_back(static_cast<char>((hex_value(rev.hash[i]) << 4) | hex_value(rev.hash[i + 1])));
+    char raw[16];
+    for (std::size_t i = 0; i < 16; ++i) {
+      raw[i] = static_cast<char>((hex_value(rev.hash[2 * i]) << 4) | hex_value(rev.hash[2 * i + 1]));
     }
+    out->append(raw, sizeof raw);
   } else {
     put_varint(out, rev.hash.size() << 1);
     out->append(rev.hash);
@@ -99,18 +101,26 @@ bool decode_u64(std::string_view bytes, std::uint64_t* v) {
 }
 
 std::string seq_key(std::uint64_t seq) { return encode_u64(seq); }
+
+std::string seq_block_key(std::uint64_t block) { return kSeqBlockPrefix + encode_u64(block); }
+
+bool decode_seq_block_key(std::string_view key, std::uint64_t* block) {
+  return key.size() == 9 && key[0] == kSeqBlockPrefix && decode_u64(key.substr(1), block);
+}
 bool decode_seq_key(std::string_view key, std::uint64_t* seq) { return decode_u64(key, seq); }
 
 void encode_doc_record_header(std::uint64_t seq, bool deleted, const rev::RevId& winner,
-                              std::string* out) {
+                              std::string_view tree, std::string* out) {
   out->push_back(static_cast<char>(deleted ? kDeletedFlag : 0));
   put_varint(out, seq);
   put_rev(out, winner);
+  put_varint(out, tree.size());
+  out->append(tree);
 }
 
 void encode_doc_record(const DocRecord& r, std::string* out) {
   out->clear();
-  encode_doc_record_header(r.seq, r.deleted, r.winner, out);
+  encode_doc_record_header(r.seq, r.deleted, r.winner, r.tree, out);
   out->append(r.body);
 }
 
@@ -120,8 +130,13 @@ Status decode_doc_record(std::string_view bytes, DocRecord* r) {
   bytes.remove_prefix(1);
   if ((flags & ~kDeletedFlag) != 0) return corrupt("document record flags");
   r->deleted = flags & kDeletedFlag;
-  if (!get_varint(&bytes, &r->seq) || !get_rev(&bytes, &r->winner)) return corrupt("document record");
-  r->body = bytes;
+  std::uint64_t tree_size = 0;
+  if (!get_varint(&bytes, &r->seq) || !get_rev(&bytes, &r->winner) ||
+      !get_varint(&bytes, &tree_size) || tree_size > bytes.size()) {
+    return corrupt("document record");
+  }
+  r->tree = bytes.substr(0, tree_size);
+  r->body = bytes.substr(tree_size);
   return Status::ok();
 }
 

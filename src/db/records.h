@@ -1,12 +1,12 @@
 // The byte layouts of what a database stores in its LMDB sub-databases.
 // docs/storage.md describes the layout and why it is so.
 //
-//   meta     name -> value             format, revs_limit, counts, update_seq ...
-//   docs     doc id -> DocRecord       seq, deleted, winning rev, winning body
-//   trees    doc id -> RevTree bytes   the revision tree (rev/rev_tree.h)
+//   meta     name -> value             format, revs_limit, counts, update_seq,
+//                                      and per-block counts of by_seq entries
+//   docs     doc id -> DocRecord       seq, deleted, winning rev, revision tree,
+//                                      winning body
 //   bodies   BodyKey -> body JSON      bodies of every stored revision but the winner
 //   by_seq   seq (8 bytes BE) -> SeqRecord   one entry per document, at its latest seq
-//   seq_counts  block (8 bytes BE) -> count   entries of by_seq per 1024 seqs
 //   local    doc id -> LocalRecord     _local documents
 //
 // Every decode function checks bounds and returns corruption on bad bytes.
@@ -33,26 +33,36 @@ bool get_rev(std::string_view* in, rev::RevId* rev);
 std::string seq_key(std::uint64_t seq);
 bool decode_seq_key(std::string_view key, std::uint64_t* seq);
 
-// seq_counts keys: the block a seq belongs to.
+// Sequence blocks: how many by_seq entries fall in each block of 1024
+// sequences, kept in `meta` under "\x01" + the block (8 bytes BE), so that
+// every commit's bookkeeping dirties one sub-database, not two.
 inline constexpr unsigned kSeqBlockBits = 10;
+inline constexpr char kSeqBlockPrefix = '\x01';
 inline std::uint64_t seq_block(std::uint64_t seq) { return seq >> kSeqBlockBits; }
+std::string seq_block_key(std::uint64_t block);
+// The block of a `meta` key, or false if the key is not a block key.
+bool decode_seq_block_key(std::string_view key, std::uint64_t* block);
 
 // meta values that are integers: 8 bytes big-endian.
 std::string encode_u64(std::uint64_t v);
 bool decode_u64(std::string_view bytes, std::uint64_t* v);
 
 // ---- docs ----
+// One record per document holds its tree too: a write dirties one B-tree
+// leaf per document instead of two (docs/storage.md), and the winner is
+// still read without decoding the tree, which sits before the body.
 struct DocRecord {
   std::uint64_t seq = 0;
   bool deleted = false;      // every leaf is deleted
   rev::RevId winner;
+  std::string_view tree;     // RevTree::encode() bytes; points into the decoded bytes
   std::string_view body;     // the winner's body; points into the decoded bytes
 };
 void encode_doc_record(const DocRecord& r, std::string* out);
 // Everything but the body, written before it (so a caller can append the
 // body without copying it twice).
 void encode_doc_record_header(std::uint64_t seq, bool deleted, const rev::RevId& winner,
-                              std::string* out);
+                              std::string_view tree, std::string* out);
 Status decode_doc_record(std::string_view bytes, DocRecord* r);
 
 // ---- by_seq ----

@@ -42,15 +42,10 @@ class StoredDoc {
   bool found() const { return found_; }
   const DocRecord& record() const { return record_; }
 
-  Result<const rev::RevTree*> tree(const storage::ReadTxn& txn, storage::Dbi trees,
-                              std::string_view id) {
+  // The document's revision tree, decoded on first use.
+  Result<const rev::RevTree*> tree() {
     if (!tree_) {
-      auto bytes = txn.get(trees, id);
-      if (!bytes.is_ok()) return bytes.status();
-      if (!bytes->has_value()) {
-        return Status::corruption("document " + std::string(id) + " has no revision tree");
-      }
-      auto decoded = rev::RevTree::decode(**bytes);
+      auto decoded = rev::RevTree::decode(record_.tree);
       if (!decoded.is_ok()) return decoded.status();
       tree_ = std::move(decoded.value());
     }

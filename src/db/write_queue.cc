@@ -1,46 +1,96 @@
 #include "db/write_queue.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace divan::db {
 
-Status WriteQueue::submit(Op& op) {
-  Waiter w{&op, Status(), false, {}};
-  std::unique_lock<std::mutex> lock(mu_);
-  queue_.push_back(&w);
-  while (!w.done && queue_.front() != &w) w.cv.wait(lock);
-  if (w.done) return w.status;
+WriteQueue::Presence::Presence(WriteQueue& q) : q_(q) {
+  std::lock_guard<std::mutex> lock(q_.mu_);
+  ++q_.active_;
+}
 
-  // This writer leads: take it and the writers behind it, up to the bound
-  // (always at least itself, however heavy).
-  std::vector<Op*> group;
-  std::size_t weight = 0;
-  std::size_t taken = 0;
-  for (Waiter* q : queue_) {
-    std::size_t wgt = q->op->weight();
-    if (!group.empty() && weight + wgt > max_group_weight_) break;
-    group.push_back(q->op);
-    weight += wgt;
-    ++taken;
+WriteQueue::Presence::~Presence() {
+  {
+    std::lock_guard<std::mutex> lock(q_.mu_);
+    --q_.active_;
   }
+  q_.arrivals_.notify_all();
+}
+
+Status WriteQueue::submit(Op& op) {
+  // Shared, so the leader can wake a writer after letting go of mu_ without
+  // the writer's state vanishing under it.
+  auto w = std::make_shared<Waiter>();
+  w->op = &op;
+  std::unique_lock<std::mutex> lock(mu_);
+  queue_.push_back(w);
+  arrivals_.notify_all();  // a leader may be keeping its group open
+  while (!w->done && queue_.front() != w) w->cv.wait(lock);
+  if (w->done) return w->status;
+
+  // This writer leads. The group is open until the bound is reached, or
+  // until no active writer is missing from the queue, or the linger ends.
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::min<std::chrono::steady_clock::duration>(last_commit_, kMaxLinger);
+  std::size_t weight = 0;
+  bool closed = false;
+  std::chrono::steady_clock::time_point closed_at;
+  taken_ = 0;
   lock.unlock();
+
+  Source next = [&]() -> Op* {
+    std::unique_lock<std::mutex> l(mu_);
+    while (!closed) {
+      if (taken_ < queue_.size()) {
+        Op* candidate = queue_[taken_]->op;
+        std::size_t wgt = candidate->weight();
+        if (taken_ > 0 && weight + wgt > max_group_weight_) break;
+        weight += wgt;
+        ++taken_;
+        return candidate;
+      }
+      if (queue_.size() >= active_ ||
+          arrivals_.wait_until(l, deadline) == std::cv_status::timeout) {
+        break;
+      }
+    }
+    closed = true;
+    closed_at = std::chrono::steady_clock::now();
+    return nullptr;
+  };
 
   Status status;
   {
     std::lock_guard<std::mutex> run(run_mu_);
-    status = runner_(group);
+    status = runner_(next);
   }
+  // What the commit cost once the group closed: the bound for the next
+  // group's linger (measuring from the start would count the linger itself
+  // and let it grow on itself).
+  auto finished = std::chrono::steady_clock::now();
 
   lock.lock();
-  for (std::size_t i = 0; i < taken; ++i) {
-    Waiter* q = queue_.front();
-    queue_.pop_front();
+  last_commit_ = closed ? finished - closed_at : std::chrono::steady_clock::duration::zero();
+  // The runner may have failed before taking anything: the leader's own
+  // operation is always part of its group.
+  std::vector<std::shared_ptr<Waiter>> group(queue_.begin(),
+                                             queue_.begin() + std::max<std::size_t>(taken_, 1));
+  queue_.erase(queue_.begin(), queue_.begin() + group.size());
+  taken_ = 0;
+  for (const auto& q : group) {
     q->status = status;
     q->done = true;
-    if (q != &w) q->cv.notify_one();
   }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
-  return w.status;
+  std::shared_ptr<Waiter> next_leader = queue_.empty() ? nullptr : queue_.front();
+  lock.unlock();
+  // Wake outside the lock, so the woken do not queue up on mu_ behind us.
+  for (const auto& q : group) {
+    if (q != w) q->cv.notify_one();
+  }
+  if (next_leader) next_leader->cv.notify_one();
+  return w->status;
 }
 
 Status WriteQueue::exclusive(const std::function<Status()>& fn) {

@@ -1,21 +1,30 @@
 // WriteQueue: group commit for one database.
 //
 // Writers queue their operations; the writer at the front of the queue (the
-// leader) takes the operations queued behind it too, up to a bound, and runs
-// them all in one storage transaction with one fsync, as leveldb's
-// DBImpl::Write does with BuildBatchGroup. Each operation keeps its own
-// results; the group's commit status is returned to every writer in it.
+// leader) opens one storage transaction and applies its own operation and
+// those queued behind it, up to a bound, then commits them with one fsync,
+// as leveldb's DBImpl::Write does with BuildBatchGroup. Each operation keeps
+// its own results; the group's commit status is returned to every writer in
+// it.
 //
-// Thread-safety: submit() and exclusive() are thread-safe.
+// A writer that has just been answered is usually on its way back with its
+// next write. So while fewer writers are queued than are active (holding a
+// Presence), the leader keeps its group open for them, applying each as it
+// arrives, but no longer than the last commit took and never more than
+// kMaxLinger. The waiting thus overlaps with applying, and a lone writer
+// never waits. (PostgreSQL's commit_delay/commit_siblings trade the same way.)
+//
+// Thread-safety: every method is thread-safe.
 #ifndef DIVAN_DB_WRITE_QUEUE_H_
 #define DIVAN_DB_WRITE_QUEUE_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
-#include <span>
 
 #include "divan/status.h"
 
@@ -31,15 +40,35 @@ class WriteQueue {
     virtual std::size_t weight() const { return 1; }
   };
 
-  // Runs a group of operations in one transaction and returns the commit
-  // status (ok only once the group is durable).
-  using GroupRunner = std::function<Status(std::span<Op* const> group)>;
+  // Hands the runner the group's operations one at a time: the next one, or
+  // nullptr once the group is closed (and from then on). It may wait for an
+  // active writer to arrive.
+  using Source = std::function<Op*()>;
+
+  // Runs a group in one transaction, taking its operations from `next`, and
+  // returns the commit status (ok only once the group is durable). If it
+  // must start its transaction over, it re-applies the operations taken so
+  // far and then goes on calling `next`.
+  using GroupRunner = std::function<Status(const Source& next)>;
 
   WriteQueue(GroupRunner runner, std::size_t max_group_weight)
       : runner_(std::move(runner)), max_group_weight_(max_group_weight) {}
 
+  // Marks a writer as active from its construction (before it parses its
+  // input) until its destruction (after submit() returned).
+  class Presence {
+   public:
+    explicit Presence(WriteQueue& q);
+    ~Presence();
+    Presence(const Presence&) = delete;
+    Presence& operator=(const Presence&) = delete;
+
+   private:
+    WriteQueue& q_;
+  };
+
   // Queues `op`, waits until a group containing it has been run, and
-  // returns that group's status.
+  // returns that group's status. Callers should hold a Presence.
   Status submit(Op& op);
 
   // Runs `fn` while no group is running (for compaction's file swap).
@@ -47,17 +76,24 @@ class WriteQueue {
 
  private:
   struct Waiter {
-    Op* op;
+    Op* op = nullptr;
     Status status;
     bool done = false;
     std::condition_variable cv;
   };
 
+  static constexpr std::chrono::microseconds kMaxLinger{1000};
+
   GroupRunner runner_;
   const std::size_t max_group_weight_;
-  std::mutex mu_;            // guards queue_
-  std::deque<Waiter*> queue_;
-  std::mutex run_mu_;        // held while a group runs, and by exclusive()
+  std::mutex mu_;  // guards everything below but run_mu_
+  // Queued writers; the first `taken_` belong to the running group.
+  std::deque<std::shared_ptr<Waiter>> queue_;
+  std::size_t taken_ = 0;
+  std::size_t active_ = 0;            // writers holding a Presence
+  std::condition_variable arrivals_;  // a writer queued or left
+  std::chrono::steady_clock::duration last_commit_{0};
+  std::mutex run_mu_;  // held while a group runs, and by exclusive()
 };
 
 }  // namespace divan::db
