@@ -1,7 +1,6 @@
 #include "db/write_queue.h"
 
 #include <algorithm>
-#include <vector>
 
 namespace divan::db {
 
@@ -19,14 +18,13 @@ WriteQueue::Presence::~Presence() {
 }
 
 Status WriteQueue::submit(Op& op) {
-  // Shared, so the leader can wake a writer after letting go of mu_ without
-  // the writer's state vanishing under it.
-  auto w = std::make_shared<Waiter>();
+  Waiter self;
+  Waiter* w = &self;
   w->op = &op;
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(w);
   arrivals_.notify_all();  // a leader may be keeping its group open
-  while (!w->done && queue_.front() != w) w->cv.wait(lock);
+  while (!w->done && queue_.front() != w) turns_.wait(lock);
   if (w->done) return w->status;
 
   // This writer leads. The group is open until the bound is reached, or
@@ -75,22 +73,19 @@ Status WriteQueue::submit(Op& op) {
   last_commit_ = closed ? finished - closed_at : std::chrono::steady_clock::duration::zero();
   // The runner may have failed before taking anything: the leader's own
   // operation is always part of its group.
-  std::vector<std::shared_ptr<Waiter>> group(queue_.begin(),
-                                             queue_.begin() + std::max<std::size_t>(taken_, 1));
-  queue_.erase(queue_.begin(), queue_.begin() + group.size());
+  const std::size_t group_size = std::max<std::size_t>(taken_, 1);
+  for (std::size_t i = 0; i < group_size; ++i) {
+    queue_[i]->status = status;
+    queue_[i]->done = true;
+  }
+  queue_.erase(queue_.begin(), queue_.begin() + group_size);
   taken_ = 0;
-  for (const auto& q : group) {
-    q->status = status;
-    q->done = true;
-  }
-  std::shared_ptr<Waiter> next_leader = queue_.empty() ? nullptr : queue_.front();
+  Status result = w->status;
   lock.unlock();
-  // Wake outside the lock, so the woken do not queue up on mu_ behind us.
-  for (const auto& q : group) {
-    if (q != w) q->cv.notify_one();
-  }
-  if (next_leader) next_leader->cv.notify_one();
-  return w->status;
+  // One wake-up call answers the whole group and tells the next leader its
+  // turn has come; it touches only members of the queue, which outlives it.
+  turns_.notify_all();
+  return result;
 }
 
 Status WriteQueue::exclusive(const std::function<Status()>& fn) {

@@ -23,7 +23,6 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <memory>
 #include <mutex>
 
 #include "divan/status.h"
@@ -79,7 +78,6 @@ class WriteQueue {
     Op* op = nullptr;
     Status status;
     bool done = false;
-    std::condition_variable cv;
   };
 
   static constexpr std::chrono::microseconds kMaxLinger{1000};
@@ -88,7 +86,10 @@ class WriteQueue {
   const std::size_t max_group_weight_;
   std::mutex mu_;  // guards everything below but run_mu_
   // Queued writers; the first `taken_` belong to the running group.
-  std::deque<std::shared_ptr<Waiter>> queue_;
+  std::deque<Waiter*> queue_;
+  // Signalled when a group is answered: its writers are done, and the
+  // writer now at the front leads.
+  std::condition_variable turns_;
   std::size_t taken_ = 0;
   std::size_t active_ = 0;            // writers holding a Presence
   std::condition_variable arrivals_;  // a writer queued or left
