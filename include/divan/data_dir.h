@@ -35,6 +35,11 @@ class DataDir {
 
   virtual const std::string& path() const = 0;
 
+  // This data folder's identity: 32 lowercase hex digits, made at random
+  // when the folder is first opened and kept in it for good (CouchDB's
+  // server uuid, which PouchDB's replication ids depend on).
+  virtual const std::string& uuid() const = 0;
+
   // Creates the database `name`. Errors: illegal_database_name,
   // file_exists ("The database could not be created, the file already
   // exists."), io_error.

@@ -152,6 +152,14 @@ class Database {
 
   // ---- Maintenance ----
 
+  // The database's security object (CouchDB's _security) as JSON text;
+  // "{}" when never set. Stored, not enforced here: the HTTP layer enforces it.
+  virtual Result<std::string> security() = 0;
+  // Replaces the security object. `json` must be a JSON object whose
+  // "admins" and "members", where present, are objects whose "names" and
+  // "roles", where present, are arrays of strings. Errors: bad_request.
+  virtual Status set_security(std::string_view json) = 0;
+
   virtual Result<std::uint32_t> revs_limit() = 0;
   // Errors: bad_request unless limit >= 1.
   virtual Status set_revs_limit(std::uint32_t limit) = 0;

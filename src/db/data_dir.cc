@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <list>
@@ -39,8 +40,8 @@ void remove_quietly(const fs::path& p) {
 
 class DataDirImpl final : public DataDir {
  public:
-  DataDirImpl(std::string path, const DataDirOptions& options, int lock_fd)
-      : path_(std::move(path)), uuids_(options.random), lock_fd_(lock_fd) {
+  DataDirImpl(std::string path, std::string uuid, const DataDirOptions& options, int lock_fd)
+      : path_(std::move(path)), uuid_(std::move(uuid)), uuids_(options.random), lock_fd_(lock_fd) {
     ctx_.options = options;
     ctx_.uuids = &uuids_;
   }
@@ -55,6 +56,7 @@ class DataDirImpl final : public DataDir {
   }
 
   const std::string& path() const override { return path_; }
+  const std::string& uuid() const override { return uuid_; }
 
   Result<std::shared_ptr<Database>> create_database(std::string_view name) override {
     if (Status s = validate_database_name(name); !s.is_ok()) return s;
@@ -181,6 +183,7 @@ class DataDirImpl final : public DataDir {
   }
 
   const std::string path_;
+  const std::string uuid_;
   DatabaseContext ctx_;
   SequentialUuids uuids_;
   int lock_fd_;
@@ -188,6 +191,39 @@ class DataDirImpl final : public DataDir {
   std::unordered_map<std::string, Entry> open_;
   std::list<std::string> lru_;  // most recently used first
 };
+
+// The folder's uuid, from its UUID file, made and written durably (temp
+// file, fsync, rename) the first time.
+Result<std::string> folder_uuid(const std::string& path, RandomSource* random) {
+  const std::string file = (fs::path(path) / "UUID").string();
+  if (std::FILE* f = std::fopen(file.c_str(), "r")) {
+    char buf[33] = {};
+    std::size_t n = std::fread(buf, 1, 32, f);
+    std::fclose(f);
+    std::string uuid(buf, n);
+    bool hex = n == 32 && uuid.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (!hex) return Status::corruption(file + " does not hold a uuid");
+    return uuid;
+  }
+  unsigned char bytes[16];
+  random->fill(bytes, sizeof bytes);
+  static const char kHex[] = "0123456789abcdef";
+  std::string uuid;
+  for (unsigned char b : bytes) {
+    uuid += kHex[b >> 4];
+    uuid += kHex[b & 15];
+  }
+  const std::string temp = file + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::io_error("cannot write " + temp + ": " + std::strerror(errno));
+  bool ok = ::write(fd, uuid.data(), uuid.size()) == static_cast<ssize_t>(uuid.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(temp.c_str(), file.c_str()) != 0) {
+    return Status::io_error("cannot write " + file + ": " + std::strerror(errno));
+  }
+  return uuid;
+}
 
 }  // namespace
 }  // namespace db
@@ -228,7 +264,12 @@ Result<std::unique_ptr<DataDir>> DataDir::open(const std::string& path,
       if (name.ends_with(suffix)) fs::remove(entry.path(), ec);
     }
   }
-  return std::unique_ptr<DataDir>(new db::DataDirImpl(path, opts, fd));
+  auto uuid = db::folder_uuid(path, opts.random);
+  if (!uuid.is_ok()) {
+    ::close(fd);
+    return uuid.status();
+  }
+  return std::unique_ptr<DataDir>(new db::DataDirImpl(path, std::move(uuid.value()), opts, fd));
 }
 
 }  // namespace divan

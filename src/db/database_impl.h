@@ -61,6 +61,8 @@ class DatabaseImpl final : public Database,
   bool wait_for_change(std::uint64_t since, std::chrono::milliseconds timeout) override;
   Subscription subscribe(ChangeCallback callback) override;
 
+  Result<std::string> security() override;
+  Status set_security(std::string_view json) override;
   Result<std::uint32_t> revs_limit() override;
   Status set_revs_limit(std::uint32_t limit) override;
   Status compact() override;

@@ -5,6 +5,7 @@
 // writers parse in parallel), then queued; the queue's leader applies a
 // whole group in one transaction (group commit) and publishes the new
 // update_seq only after the commit is durable.
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -32,6 +33,35 @@ Result<std::uint64_t> local_rev_number(const RevId& rev) {
   auto [p, ec] = std::from_chars(b, e, n);
   if (rev.pos != 0 || ec != std::errc() || p != e) return Status::bad_request("Invalid rev format");
   return n;
+}
+
+// Checks a _security object (couchdb-semantics.md §4.8) and returns it as
+// compact JSON. Errors: bad_request.
+Result<std::string> canonical_security(std::string_view json) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+  if (d.HasParseError()) return Status::bad_request("invalid UTF-8 JSON");
+  if (!d.IsObject()) return Status::bad_request("Request body must be a JSON object");
+  for (const char* section : {"admins", "members"}) {
+    auto it = d.FindMember(section);
+    if (it == d.MemberEnd()) continue;
+    if (!it->value.IsObject()) {
+      return Status::bad_request(std::string(section) + " must be a JSON object");
+    }
+    for (const char* list : {"names", "roles"}) {
+      auto l = it->value.FindMember(list);
+      if (l == it->value.MemberEnd()) continue;
+      bool ok = l->value.IsArray();
+      if (ok) {
+        for (const auto& v : l->value.GetArray()) ok = ok && v.IsString();
+      }
+      if (!ok) return Status::bad_request(std::string(list) + " must be a JSON list of strings");
+    }
+  }
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> w(out);
+  d.Accept(w);
+  return std::string(out.GetString(), out.GetSize());
 }
 
 }  // namespace
@@ -502,6 +532,27 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs(std::string_view docs_jso
 // ---------------------------------------------------------------------------
 // revs_limit and compaction
 
+Result<std::string> DatabaseImpl::security() {
+  if (Status s = check_open(); !s.is_ok()) return s;
+  auto txn = env_->begin_read();
+  if (!txn.is_ok()) return txn.status();
+  auto v = txn->get(dbi_.meta, meta::kSecurity);
+  if (!v.is_ok()) return v.status();
+  return v->has_value() ? std::string(**v) : std::string("{}");
+}
+
+Status DatabaseImpl::set_security(std::string_view json) {
+  if (Status s = check_open(); !s.is_ok()) return s;
+  auto canonical = canonical_security(json);
+  if (!canonical.is_ok()) return canonical.status();
+  WriteQueue::Presence presence(queue_);
+  DocsOp op({}, true);
+  op.job = [&](storage::WriteTxn& txn, TxnState*) -> Status {
+    return txn.put(dbi_.meta, meta::kSecurity, *canonical);
+  };
+  return queue_.submit(op);
+}
+
 Result<std::uint32_t> DatabaseImpl::revs_limit() {
   if (Status s = check_open(); !s.is_ok()) return s;
   return revs_limit_.load();
@@ -510,6 +561,7 @@ Result<std::uint32_t> DatabaseImpl::revs_limit() {
 Status DatabaseImpl::set_revs_limit(std::uint32_t limit) {
   if (Status s = check_open(); !s.is_ok()) return s;
   if (limit < 1) return Status::bad_request("revs_limit must be a positive integer");
+  WriteQueue::Presence presence(queue_);
   DocsOp op({}, true);
   op.job = [&](storage::WriteTxn& txn, TxnState* st) -> Status {
     st->revs_limit = limit;

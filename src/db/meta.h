@@ -20,6 +20,7 @@ inline constexpr const char* kUpdateSeq = "update_seq";
 inline constexpr const char* kDocCount = "doc_count";
 inline constexpr const char* kDocDelCount = "doc_del_count";
 inline constexpr const char* kExternal = "external_size";
+inline constexpr const char* kSecurity = "security";  // JSON text
 
 // Reads the integer entry `key` through a ReadTxn or WriteTxn; `absent`
 // when it is not set. Errors: corruption, storage errors.

@@ -146,3 +146,19 @@ TEST_SUITE("db") {
     }
   }
 }
+
+TEST_SUITE("db") {
+  TEST_CASE("a data folder has a uuid of its own that lasts") {
+    TempDir a, b;
+    std::string first;
+    {
+      auto dir = DataDir::open(a.path());
+      REQUIRE(dir.is_ok());
+      first = (*dir)->uuid();
+      CHECK(first.size() == 32);
+      CHECK(first.find_first_not_of("0123456789abcdef") == std::string::npos);
+    }
+    CHECK((*DataDir::open(a.path()))->uuid() == first);
+    CHECK((*DataDir::open(b.path()))->uuid() != first);
+  }
+}

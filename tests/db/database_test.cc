@@ -427,3 +427,23 @@ TEST_SUITE("db") {
     CHECK(t.db->info()->doc_count == 1);
   }
 }
+
+TEST_SUITE("db") {
+  TEST_CASE("the security object is stored, validated and survives reopening") {
+    TestDb t;
+    CHECK(*t.db->security() == "{}");
+    const std::string sec =
+        R"({"admins":{"names":["alice"],"roles":["ops"]},"members":{"names":[],"roles":["staff"]}})";
+    REQUIRE(t.db->set_security(sec).is_ok());
+    CHECK(*t.db->security() == sec);
+    for (const char* bad : {"[]", "{", R"({"admins":[]})", R"({"members":{"names":"bob"}})",
+                            R"({"members":{"roles":[1]}})"}) {
+      CAPTURE(bad);
+      CHECK(t.db->set_security(bad).code() == ErrorCode::kBadRequest);
+    }
+    CHECK(*t.db->security() == sec);
+    CHECK(t.db->update_seq() == 0);  // not a document change
+    t.reopen();
+    CHECK(*t.db->security() == sec);
+  }
+}
