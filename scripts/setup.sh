@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ meson ninja-build pkg-config cmake liblmdb-dev rapidjson-dev libssl-dev doctest-dev)
+packages=(g++ meson ninja-build pkg-config cmake liblmdb-dev rapidjson-dev libssl-dev doctest-dev
+          libcpp-httplib-dev zlib1g-dev libbrotli-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -22,5 +22,6 @@ check src/changes   'storage/|db/|replicator/|http/|lmdb\.h|httplib' 'changes no
 check src/db        'replicator/|http/|lmdb\.h|httplib' 'the core knows neither replicator nor http, and only storage includes lmdb.h'
 check include/divan 'lmdb\.h|rapidjson|httplib|openssl|storage/|rev/|changes/|db/' 'public headers carry no library or internal types'
 check replicator    'http/|httplib|lmdb\.h' 'the replicator does not know http'
+check http          'storage/|rev/|changes/|db/|src/|lmdb\.h' 'the HTTP layer uses the core through include/divan only'
 [ "$fail" = 0 ] && echo "layering: ok"
 exit $fail

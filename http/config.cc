@@ -1,0 +1,174 @@
+#include "http/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace divan::http {
+namespace {
+
+std::string trim(std::string s) {
+  auto not_space = [](char c) { return c != ' ' && c != '\t' && c != '\r' && c != '\n'; };
+  while (!s.empty() && !not_space(s.back())) s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && !not_space(s[i])) ++i;
+  return s.substr(i);
+}
+
+template <typename T>
+Status parse_number(const std::string& what, const std::string& text, T* out) {
+  T v{};
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
+    return Status::bad_request(what + " must be a number, not '" + text + "'");
+  }
+  *out = v;
+  return Status::ok();
+}
+
+Status parse_level(const std::string& text, LogLevel* out) {
+  if (text == "error") *out = LogLevel::kError;
+  else if (text == "warn" || text == "warning") *out = LogLevel::kWarn;
+  else if (text == "info") *out = LogLevel::kInfo;
+  else if (text == "debug") *out = LogLevel::kDebug;
+  else return Status::bad_request("log level must be error, warn, info or debug, not '" + text + "'");
+  return Status::ok();
+}
+
+Status parse_bool(const std::string& what, const std::string& text, bool* out) {
+  if (text == "true") *out = true;
+  else if (text == "false") *out = false;
+  else return Status::bad_request(what + " must be true or false, not '" + text + "'");
+  return Status::ok();
+}
+
+void set_origins(const std::string& list, CorsOptions* cors) {
+  cors->origins.clear();
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    item = trim(item);
+    if (!item.empty()) cors->origins.push_back(item);
+  }
+  cors->enabled = !cors->origins.empty();
+}
+
+}  // namespace
+
+Status apply_config_file(const std::string& path, Config* config) {
+  std::ifstream in(path);
+  if (!in) return Status::bad_request("cannot read config file " + path);
+  std::string line, section;
+  int number = 0;
+  ServerOptions& o = config->server;
+  while (std::getline(in, line)) {
+    ++number;
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    auto where = path + ":" + std::to_string(number) + ": ";
+    if (line.front() == '[') {
+      if (line.back() != ']') return Status::bad_request(where + "bad section line");
+      section = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos) return Status::bad_request(where + "expected key = value");
+    std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    Status s;
+    if (section == "admins") {
+      config->admins[key] = value;
+    } else if (section == "httpd" && key == "bind_address") {
+      o.bind = value;
+    } else if (section == "httpd" && key == "port") {
+      s = parse_number(where + "port", value, &o.port);
+    } else if (section == "divan" && key == "data_dir") {
+      o.data_dir = value;
+    } else if (section == "divan" && key == "max_connections") {
+      s = parse_number(where + "max_connections", value, &o.max_connections);
+    } else if (section == "log" && key == "level") {
+      s = parse_level(value, &o.log_level);
+    } else if (section == "couchdb" && key == "max_document_size") {
+      s = parse_number(where + "max_document_size", value, &o.data.max_document_size);
+    } else if (section == "chttpd" && key == "max_http_request_size") {
+      s = parse_number(where + "max_http_request_size", value, &o.max_request_size);
+    } else if (section == "cors" && key == "origins") {
+      set_origins(value, &o.cors);
+    } else if (section == "cors" && key == "credentials") {
+      s = parse_bool(where + "credentials", value, &o.cors.credentials);
+    } else {
+      return Status::bad_request(where + "unknown setting [" + section + "] " + key);
+    }
+    if (!s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+Result<Config> parse_command_line(const std::vector<std::string>& args) {
+  Config config;
+  std::size_t i = 0;
+  if (i < args.size() && args[i] == "serve") ++i;
+  // The config file first, so that flags override it.
+  for (std::size_t j = i; j + 1 < args.size(); ++j) {
+    if (args[j] == "--config") {
+      if (Status s = apply_config_file(args[j + 1], &config); !s.is_ok()) return s;
+    }
+  }
+  ServerOptions& o = config.server;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      config.command = Config::Command::kHelp;
+      return config;
+    }
+    if (a == "--version") {
+      config.command = Config::Command::kVersion;
+      return config;
+    }
+    if (i + 1 >= args.size()) return Status::bad_request("unknown or incomplete option " + a);
+    const std::string& v = args[++i];
+    Status s;
+    if (a == "--config") {
+      // applied above
+    } else if (a == "--bind") {
+      o.bind = v;
+    } else if (a == "--port") {
+      s = parse_number("--port", v, &o.port);
+    } else if (a == "--data") {
+      o.data_dir = v;
+    } else if (a == "--log-level") {
+      s = parse_level(v, &o.log_level);
+    } else if (a == "--max-connections") {
+      s = parse_number("--max-connections", v, &o.max_connections);
+    } else if (a == "--cors-origins") {
+      set_origins(v, &o.cors);
+    } else {
+      return Status::bad_request("unknown option " + a);
+    }
+    if (!s.is_ok()) return s;
+  }
+  if (o.port < 0 || o.port > 65535) return Status::bad_request("--port must be 0 to 65535");
+  if (o.max_connections < 1) return Status::bad_request("--max-connections must be at least 1");
+  return config;
+}
+
+std::string usage() {
+  return R"(divan: a CouchDB-style replicating document database
+
+Usage: divan [serve] [options]
+
+Serves CouchDB's HTTP API over the databases in a data folder.
+
+Options:
+  --bind ADDRESS          address to listen on (default 127.0.0.1)
+  --port PORT             port to listen on (default 5984; 0 picks a free one)
+  --data DIR              data folder (default ./data, created if missing)
+  --config FILE           ini-style settings (see README); flags override it
+  --log-level LEVEL       error, warn, info (default: one line per request), debug
+  --max-connections N     connections served at once (default 2048)
+  --cors-origins LIST     enable CORS for these origins (comma-separated, * for any)
+  --help                  this text
+  --version               divan's version
+)";
+}
+
+}  // namespace divan::http

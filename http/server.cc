@@ -1,0 +1,264 @@
+#include "http/server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <thread>
+
+#include "http/context.h"
+#include "http/router.h"
+
+namespace divan::http {
+namespace {
+
+// The connection pool behind cpp-httplib: a thread per open connection,
+// started on demand up to `max` threads, kept for reuse. (cpp-httplib's own
+// pool has a fixed 8 threads, each held by one keep-alive connection for its
+// whole life: 9 clients would already wait.)
+class ConnectionPool final : public httplib::TaskQueue {
+ public:
+  explicit ConnectionPool(std::size_t max) : max_(max) {}
+  ~ConnectionPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(std::move(fn));
+    if (idle_ < tasks_.size() && threads_.size() < max_) {
+      threads_.emplace_back([this] { work(); });
+    } else {
+      cv_.notify_one();
+    }
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  void work() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lock, [&] { return stop_ || !tasks_.empty(); });
+      --idle_;
+      if (tasks_.empty()) return;  // stopping, and nothing left to finish
+      std::function<void()> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  const std::size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  std::vector<std::thread> threads_;
+  std::size_t idle_ = 0;
+  bool stop_ = false;
+};
+
+const char* level_name(LogLevel l) {
+  switch (l) {
+    case LogLevel::kError: return "error";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kDebug: return "debug";
+  }
+  return "info";
+}
+
+// When each request began, for the log line (one connection = one thread,
+// and requests on a connection are served in turn).
+thread_local std::chrono::steady_clock::time_point request_start;
+
+}  // namespace
+
+void FeedWaiter::wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool FeedWaiter::wait_until(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_until(lock, deadline, [&] { return woken_; });
+  bool woken = woken_;
+  woken_ = false;
+  return woken;
+}
+
+Server::Server(const ServerOptions& options, std::unique_ptr<DataDir> data_dir)
+    : options_(options), data_dir_(std::move(data_dir)), http_(std::make_unique<httplib::Server>()) {}
+
+Server::~Server() {
+  stop();
+  std::lock_guard<std::mutex> lock(background_mu_);
+  for (auto& t : background_) t.join();
+}
+
+Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options) {
+  DataDirOptions data = options.data;
+  auto dir = DataDir::open(options.data_dir, data);
+  if (!dir.is_ok()) return dir.status();
+  std::unique_ptr<Server> server(new Server(options, std::move(dir.value())));
+  server->install_handlers();
+
+  httplib::Server& h = *server->http_;
+  // Remember the listening socket: cpp-httplib listens with a backlog of 5,
+  // which drops connections in bursts; it is raised below.
+  int* fd_slot = &server->listen_fd_;
+  h.set_socket_options([fd_slot](int sock) {
+    int one = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    *fd_slot = sock;
+  });
+  int port = options.port == 0 ? h.bind_to_any_port(options.bind)
+                               : (h.bind_to_port(options.bind, options.port) ? options.port : -1);
+  if (port < 0) {
+    return Status::io_error("cannot listen on " + options.bind + ":" + std::to_string(options.port));
+  }
+  if (server->listen_fd_ >= 0) ::listen(server->listen_fd_, 1024);
+  server->port_ = port;
+  return server;
+}
+
+void Server::install_handlers() {
+  httplib::Server& h = *http_;
+  const std::size_t max_connections = options_.max_connections;
+  h.new_task_queue = [max_connections] { return new ConnectionPool(max_connections); };
+  h.set_tcp_nodelay(true);
+  h.set_keep_alive_max_count(SIZE_MAX);
+  h.set_keep_alive_timeout(options_.keep_alive_timeout);
+  h.set_read_timeout(60, 0);
+  h.set_write_timeout(60, 0);
+  h.set_payload_max_length(options_.max_request_size);
+
+  h.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    request_start = std::chrono::steady_clock::now();
+    // cpp-httplib 0.11 reads a PUT, POST or DELETE without Content-Length
+    // or Transfer-Encoding until the client closes (so `curl -X PUT
+    // http://host/db` would hang until the read timeout). HTTP/1.1 says
+    // such a request has no body; tell cpp-httplib so. This runs before the
+    // body is read; the Request is httplib's own non-const object.
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  auto handle = [this](const httplib::Request& req, httplib::Response& res) {
+    Ctx ctx(*this, req, res);
+    if (ctx.path_ok()) route(ctx);
+  };
+  for (const char* pattern : {".*"}) {
+    h.Get(pattern, handle);
+    h.Post(pattern, handle);
+    h.Put(pattern, handle);
+    h.Delete(pattern, handle);
+    h.Patch(pattern, handle);
+    h.Options(pattern, handle);
+  }
+
+  // Responses cpp-httplib makes on its own (a request too large to read, a
+  // malformed request line, an unknown method) get CouchDB's error body.
+  h.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    HttpError e;
+    e.status = res.status;
+    if (res.status == 413) {
+      e = HttpError::too_large();
+    } else if (res.status == 404) {
+      e = HttpError::not_found("missing");
+    } else if (res.status == 405) {
+      e = {405, "method_not_allowed", "Method not allowed", {}};
+    } else {
+      e = HttpError::bad_request("The request could not be read.");
+      e.status = res.status;
+    }
+    res.set_content(e.body() + "\n", "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+
+  h.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log(LogLevel::kError, "request failed: " + what);
+    HttpError e{500, "internal_server_error", "The server could not complete the request.", {}};
+    res.status = 500;
+    res.set_content(e.body() + "\n", "application/json");
+  });
+
+  h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    if (options_.log_level < LogLevel::kInfo) return;
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                        request_start)
+                  .count();
+    // The path without its query: query strings may hold credentials.
+    std::string path = req.target.substr(0, req.target.find('?'));
+    char line[64];
+    std::snprintf(line, sizeof line, " %d %.1fms", res.status, ms);
+    log(LogLevel::kInfo, req.method + " " + path + line);
+  });
+}
+
+Status Server::run() {
+  if (stopping_) return Status::ok();
+  log(LogLevel::kInfo, "listening on http://" + options_.bind + ":" + std::to_string(port_));
+  bool ok = http_->listen_after_bind();
+  if (!ok && !stopping_) return Status::io_error("the server stopped unexpectedly");
+  return Status::ok();
+}
+
+void Server::stop() {
+  if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(feeds_mu_);
+    for (FeedWaiter* w : feeds_) w->wake();
+  }
+  http_->stop();
+}
+
+void Server::spawn(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(background_mu_);
+  background_.emplace_back(std::move(fn));
+}
+
+void Server::add_feed(FeedWaiter* w) {
+  std::lock_guard<std::mutex> lock(feeds_mu_);
+  feeds_.insert(w);
+}
+
+void Server::remove_feed(FeedWaiter* w) {
+  std::lock_guard<std::mutex> lock(feeds_mu_);
+  feeds_.erase(w);
+}
+
+void Server::log(LogLevel level, const std::string& line) {
+  if (level > options_.log_level) return;
+  std::lock_guard<std::mutex> lock(log_mu_);
+  std::fprintf(stderr, "[%s] %s\n", level_name(level), line.c_str());
+}
+
+}  // namespace divan::http

@@ -1,0 +1,131 @@
+// Server: divan's CouchDB-compatible HTTP server over a DataDir.
+//
+// Built on cpp-httplib, which serves each connection on one thread for the
+// connection's life. divan sizes for that: connections run on a pool that
+// grows on demand up to max_connections threads (long-lived _changes
+// listeners each hold one, and must not starve ordinary requests), with
+// TCP_NODELAY on and a listen backlog fit for bursts. Feeds wait on change
+// callbacks, never by polling, and stop() wakes them all.
+//
+// Thread-safety: every public method is thread-safe.
+#ifndef DIVAN_HTTP_SERVER_H_
+#define DIVAN_HTTP_SERVER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <functional>
+#include <set>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "divan/data_dir.h"
+#include "divan/options.h"
+#include "divan/status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace divan::http {
+
+enum class LogLevel { kError, kWarn, kInfo, kDebug };
+
+struct CorsOptions {
+  bool enabled = false;
+  // Allowed origins; "*" allows any. With credentials, the request's Origin
+  // is echoed rather than "*", as browsers require.
+  std::vector<std::string> origins;
+  bool credentials = false;
+  std::string methods = "GET, PUT, POST, HEAD, DELETE";
+  std::string headers = "accept, authorization, content-type, origin, referer";
+};
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  int port = 5984;  // 0: any free port (see Server::port())
+  std::string data_dir = "data";
+  DataDirOptions data;  // durability, document size limit, ...
+
+  // Connections served at once (one thread each). Further connections wait
+  // for a free thread.
+  std::size_t max_connections = 2048;
+  // The largest request body accepted (CouchDB's max_http_request_size);
+  // larger requests get 413 too_large.
+  std::size_t max_request_size = 64u << 20;
+  // Seconds an idle keep-alive connection stays open.
+  int keep_alive_timeout = 10;
+
+  CorsOptions cors;
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+// Wakes one waiting feed: set by database change callbacks, by its own
+// heartbeat deadline, and by Server::stop().
+class FeedWaiter {
+ public:
+  void wake();
+  // Waits until woken or `deadline`; clears the wake flag. Returns true if
+  // woken.
+  bool wait_until(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+};
+
+class Server {
+ public:
+  // Opens the data folder and binds the port. Errors: io_error (cannot
+  // bind, folder in use), and those of DataDir::open.
+  static Result<std::unique_ptr<Server>> open(const ServerOptions& options);
+  ~Server();
+
+  // The port bound (useful with port 0).
+  int port() const { return port_; }
+
+  // Serves until stop(). Returns ok after a clean stop.
+  Status run();
+  // Stops accepting, ends open feeds, and lets in-flight requests finish.
+  void stop();
+  bool stopping() const { return stopping_.load(); }
+
+  DataDir& data_dir() { return *data_dir_; }
+  const ServerOptions& options() const { return options_; }
+
+  // Open feeds register so stop() can wake them.
+  void add_feed(FeedWaiter* w);
+  void remove_feed(FeedWaiter* w);
+
+  void log(LogLevel level, const std::string& line);
+
+  // Runs `fn` on a thread of its own (a background compaction); stop()
+  // waits for such threads.
+  void spawn(std::function<void()> fn);
+
+ private:
+  Server(const ServerOptions& options, std::unique_ptr<DataDir> data_dir);
+  void install_handlers();
+
+  const ServerOptions options_;
+  std::unique_ptr<DataDir> data_dir_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+  int listen_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::mutex feeds_mu_;
+  std::set<FeedWaiter*> feeds_;
+  std::mutex log_mu_;
+  std::mutex background_mu_;
+  std::vector<std::thread> background_;
+};
+
+}  // namespace divan::http
+
+#endif  // DIVAN_HTTP_SERVER_H_

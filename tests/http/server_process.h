@@ -1,0 +1,188 @@
+// ServerProcess: the real `divan` binary, started on a free loopback port
+// with a fresh data folder, for integration tests. It is stopped with
+// SIGTERM (SIGKILL if it does not stop within 20 s) when the object dies.
+//
+// The binary's path comes from $DIVAN_BIN (meson sets it).
+#ifndef DIVAN_TESTS_HTTP_SERVER_PROCESS_H_
+#define DIVAN_TESTS_HTTP_SERVER_PROCESS_H_
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <rapidjson/document.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_util.h"
+
+namespace divan::testing {
+
+struct Resp {
+  int status = 0;  // 0: no response (connection failed)
+  std::string body;
+  httplib::Headers headers;
+
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+  // The body parsed as JSON (REQUIREs it parses).
+  rapidjson::Document json() const {
+    rapidjson::Document d;
+    d.Parse(body.c_str());
+    REQUIRE_MESSAGE(!d.HasParseError(), std::string("not JSON: " + body));
+    return d;
+  }
+};
+
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> extra_args = {}, const std::string& data = "") {
+    const char* bin = std::getenv("DIVAN_BIN");
+    REQUIRE_MESSAGE(bin != nullptr, "DIVAN_BIN is not set");
+    data_ = data.empty() ? tmp_.path() + "/data" : data;
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    std::vector<std::string> args = {bin, "serve", "--bind", "127.0.0.1", "--port", "0",
+                                     "--data", data_};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      dup2(fds[1], 2);
+      close(fds[0]);
+      close(fds[1]);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    err_fd_ = fds[0];
+    reader_ = std::thread([this] {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(err_fd_, buf, sizeof buf)) > 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        log_.append(buf, static_cast<std::size_t>(n));
+      }
+    });
+    // Wait for "listening on http://127.0.0.1:PORT".
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto at = log_.find("listening on http://127.0.0.1:");
+        if (at != std::string::npos) {
+          auto end = log_.find('\n', at);
+          if (end != std::string::npos) port_ = std::atoi(log_.c_str() + at + 30);
+        }
+      }
+      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    REQUIRE_MESSAGE(port_ > 0, std::string("divan did not start: " + log()));
+  }
+
+  ~ServerProcess() { stop(); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  int port() const { return port_; }
+  const std::string& data_dir() const { return data_; }
+  std::string log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+
+  // Stops the server (SIGTERM) and returns its exit status, or -1 if it
+  // had to be killed.
+  int stop() {
+    if (pid_ <= 0) return exit_status_;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    pid_t r = 0;
+    while ((r = waitpid(pid_, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (r == 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      exit_status_ = -1;
+    } else {
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    pid_ = 0;
+    if (reader_.joinable()) reader_.join();
+    close(err_fd_);
+    return exit_status_;
+  }
+
+  // Kills the server at once (SIGKILL), as a crash would.
+  void kill_now() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+    exit_status_ = -1;
+    if (reader_.joinable()) reader_.join();
+    close(err_fd_);
+  }
+
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30, 0);
+    c.set_keep_alive(true);
+    return c;
+  }
+
+  Resp request(const std::string& method, const std::string& path, const std::string& body = "",
+               const std::string& content_type = "application/json",
+               const httplib::Headers& headers = {}) {
+    httplib::Client c = client();
+    httplib::Result r(nullptr, httplib::Error::Unknown);
+    if (method == "GET") r = c.Get(path.c_str(), headers);
+    else if (method == "HEAD") r = c.Head(path.c_str(), headers);
+    else if (method == "DELETE") r = c.Delete(path.c_str(), headers, body, content_type.c_str());
+    else if (method == "PUT") r = c.Put(path.c_str(), headers, body, content_type.c_str());
+    else if (method == "POST") r = c.Post(path.c_str(), headers, body, content_type.c_str());
+    else if (method == "OPTIONS") r = c.Options(path.c_str(), headers);
+    else if (method == "PATCH") r = c.Patch(path.c_str(), headers, body, content_type.c_str());
+    else FAIL("unknown method " << method);
+    Resp out;
+    if (r) {
+      out.status = r->status;
+      out.body = r->body;
+      out.headers = r->headers;
+    }
+    return out;
+  }
+  Resp get(const std::string& path, const httplib::Headers& h = {}) { return request("GET", path, "", "", h); }
+  Resp put(const std::string& path, const std::string& body = "") { return request("PUT", path, body); }
+  Resp post(const std::string& path, const std::string& body) { return request("POST", path, body); }
+  Resp del(const std::string& path) { return request("DELETE", path); }
+
+ private:
+  TempDir tmp_;
+  std::string data_;
+  pid_t pid_ = 0;
+  int err_fd_ = -1;
+  int port_ = 0;
+  int exit_status_ = 0;
+  std::thread reader_;
+  std::mutex mu_;
+  std::string log_;
+};
+
+}  // namespace divan::testing
+
+#endif  // DIVAN_TESTS_HTTP_SERVER_PROCESS_H_
