@@ -1,0 +1,91 @@
+// The divan binary's command line and config file, and URL decoding.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "http/config.h"
+#include "http/context.h"
+#include "test_util.h"
+
+using divan::http::Config;
+using divan::http::LogLevel;
+using divan::http::parse_command_line;
+using divan::http::percent_decode;
+using divan::http::percent_encode;
+
+TEST_SUITE("http-unit") {
+  TEST_CASE("defaults: serve on 127.0.0.1:5984 with ./data") {
+    auto c = parse_command_line({});
+    REQUIRE(c.is_ok());
+    CHECK(c->command == Config::Command::kServe);
+    CHECK(c->server.bind == "127.0.0.1");
+    CHECK(c->server.port == 5984);
+    CHECK(c->server.data_dir == "data");
+    CHECK(c->server.log_level == LogLevel::kInfo);
+    CHECK_FALSE(c->server.cors.enabled);
+  }
+
+  TEST_CASE("flags set every option; help and version are commands") {
+    auto c = parse_command_line({"serve", "--bind", "0.0.0.0", "--port", "6000", "--data", "/d",
+                                 "--log-level", "debug", "--max-connections", "10",
+                                 "--cors-origins", "http://a, http://b"});
+    REQUIRE(c.is_ok());
+    CHECK(c->server.bind == "0.0.0.0");
+    CHECK(c->server.port == 6000);
+    CHECK(c->server.data_dir == "/d");
+    CHECK(c->server.log_level == LogLevel::kDebug);
+    CHECK(c->server.max_connections == 10);
+    CHECK(c->server.cors.enabled);
+    CHECK(c->server.cors.origins == std::vector<std::string>{"http://a", "http://b"});
+    CHECK(parse_command_line({"--help"})->command == Config::Command::kHelp);
+    CHECK(parse_command_line({"--version"})->command == Config::Command::kVersion);
+  }
+
+  TEST_CASE("bad flags are refused with a message") {
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"--port"}, {"--port", "x"}, {"--port", "70000"}, {"--nope", "1"},
+             {"--log-level", "loud"}, {"--max-connections", "0"}, {"--config", "/no/such/file"}}) {
+      auto c = parse_command_line(args);
+      CHECK_FALSE(c.is_ok());
+      CHECK_FALSE(c.status().reason().empty());
+    }
+  }
+
+  TEST_CASE("the config file sets the same options, and flags override it") {
+    divan::testing::TempDir tmp;
+    std::string path = tmp.file("divan.ini");
+    std::ofstream(path) << "# comment\n[httpd]\nbind_address = 10.0.0.1\nport = 7000\n"
+                        << "[divan]\ndata_dir = /srv/d\n[log]\nlevel = warn\n"
+                        << "[couchdb]\nmax_document_size = 1000\n"
+                        << "[chttpd]\nmax_http_request_size = 2000\n"
+                        << "[cors]\norigins = *\ncredentials = true\n"
+                        << "[admins]\nadmin = secret\n";
+    auto c = parse_command_line({"--config", path, "--port", "7001"});
+    REQUIRE(c.is_ok());
+    CHECK(c->server.bind == "10.0.0.1");
+    CHECK(c->server.port == 7001);
+    CHECK(c->server.data_dir == "/srv/d");
+    CHECK(c->server.log_level == LogLevel::kWarn);
+    CHECK(c->server.data.max_document_size == 1000);
+    CHECK(c->server.max_request_size == 2000);
+    CHECK(c->server.cors.credentials);
+    CHECK(c->admins.at("admin") == "secret");
+    std::ofstream(path) << "[httpd]\nnonsense = 1\n";
+    CHECK_FALSE(parse_command_line({"--config", path}).is_ok());
+  }
+
+  TEST_CASE("percent decoding of path segments and query strings") {
+    std::string out;
+    CHECK(percent_decode("a%2Fb", &out));
+    CHECK(out == "a/b");
+    CHECK(percent_decode("a+b", &out));
+    CHECK(out == "a+b");
+    CHECK(percent_decode("a+b", &out, true));
+    CHECK(out == "a b");
+    CHECK(percent_decode("%e2%82%AC", &out));
+    CHECK(out == "\xe2\x82\xac");
+    for (const char* bad : {"%", "%2", "%zz", "a%g0"}) CHECK_FALSE(percent_decode(bad, &out));
+    CHECK(percent_encode("a/b c") == "a%2Fb%20c");
+  }
+}
