@@ -40,6 +40,11 @@ class DataDir {
   // server uuid, which PouchDB's replication ids depend on).
   virtual const std::string& uuid() const = 0;
 
+  // A new id for a document: 32 hex digits from CouchDB's "sequential"
+  // algorithm (ids made close in time sort close together). The ids
+  // Database::put gives documents without one come from here too.
+  virtual std::string new_uuid() = 0;
+
   // Creates the database `name`. Errors: illegal_database_name,
   // file_exists ("The database could not be created, the file already
   // exists."), io_error.

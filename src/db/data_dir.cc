@@ -57,6 +57,7 @@ class DataDirImpl final : public DataDir {
 
   const std::string& path() const override { return path_; }
   const std::string& uuid() const override { return uuid_; }
+  std::string new_uuid() override { return uuids_.next(); }
 
   Result<std::shared_ptr<Database>> create_database(std::string_view name) override {
     if (Status s = validate_database_name(name); !s.is_ok()) return s;
