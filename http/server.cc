@@ -233,11 +233,11 @@ Status Server::run() {
 
 void Server::stop() {
   if (stopping_.exchange(true)) return;
-  {
-    std::lock_guard<std::mutex> lock(feeds_mu_);
-    for (FeedWaiter* w : feeds_) w->wake();
-  }
+  // Stop accepting first, so a feed that ends now does not hand its
+  // connection back to a keep-alive wait that outlives the server.
   http_->stop();
+  std::lock_guard<std::mutex> lock(feeds_mu_);
+  for (FeedWaiter* w : feeds_) w->wake();
 }
 
 void Server::spawn(std::function<void()> fn) {

@@ -58,8 +58,10 @@ struct ServerOptions {
   // The largest request body accepted (CouchDB's max_http_request_size);
   // larger requests get 413 too_large.
   std::size_t max_request_size = 64u << 20;
-  // Seconds an idle keep-alive connection stays open.
-  int keep_alive_timeout = 10;
+  // Seconds an idle keep-alive connection stays open. cpp-httplib 0.11
+  // does not end idle connections when the server stops, so this also
+  // bounds how long a stop can take.
+  int keep_alive_timeout = 5;
 
   CorsOptions cors;
   LogLevel log_level = LogLevel::kInfo;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "divan/status.h"
@@ -119,6 +120,10 @@ struct RevsDiffEntry {
   std::vector<std::string> missing;
   std::vector<std::string> possible_ancestors;
 };
+
+// Checks the syntax of a revision id ("N-hash") as every call taking one
+// does. Errors: bad_request "Invalid rev format".
+Status validate_rev(std::string_view rev);
 
 }  // namespace divan
 

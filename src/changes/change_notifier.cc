@@ -10,6 +10,10 @@ void ChangeNotifier::publish(std::uint64_t seq) {
     seq_.store(seq, std::memory_order_release);
   }
   wait_cv_.notify_all();
+  run_callbacks(seq);
+}
+
+void ChangeNotifier::run_callbacks(std::uint64_t seq) {
   // A recursive mutex lets a callback unsubscribe itself (or another);
   // walking by id keeps the loop valid whatever the callbacks erase.
   std::lock_guard<std::recursive_mutex> lock(callback_mu_);
@@ -45,9 +49,12 @@ void ChangeNotifier::unsubscribe(std::uint64_t id) {
 void ChangeNotifier::close() {
   {
     std::lock_guard<std::mutex> lock(wait_mu_);
-    closed_.store(true, std::memory_order_release);
+    if (closed_.exchange(true, std::memory_order_acq_rel)) return;
   }
   wait_cv_.notify_all();
+  // Callbacks hear of it too, so that feeds waiting on them end now rather
+  // than at their next heartbeat.
+  run_callbacks(seq());
 }
 
 }  // namespace divan::changes

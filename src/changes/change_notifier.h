@@ -44,12 +44,15 @@ class ChangeNotifier {
   // not run again, unless it is called from inside that callback.
   void unsubscribe(std::uint64_t id);
 
-  // Wakes every waiter for good (the database is closing or was deleted);
-  // later waits return at once.
+  // Wakes every waiter for good (the database is closing or was deleted),
+  // and runs every callback once more so that their owners notice; later
+  // waits return at once.
   void close();
   bool closed() const { return closed_.load(std::memory_order_acquire); }
 
  private:
+  void run_callbacks(std::uint64_t seq);
+
   std::atomic<std::uint64_t> seq_;
   std::atomic<bool> closed_{false};
 

@@ -118,7 +118,6 @@ class DatabaseImpl final : public Database,
   // The winner of `doc` as a Document, with the meta fields `o` asks for.
   Result<Document> winner_document(StoredDoc& doc, std::string_view id, const GetOptions& o);
   Result<Document> get_local(storage::ReadTxn& txn, std::string_view id);
-  Result<AllDocsResult> all_local_docs(const AllDocsOptions& options);
 
   // ---- changes (database_changes.cc) ----
   Result<std::uint64_t> count_after(const storage::ReadTxn& txn, std::uint64_t seq) const;

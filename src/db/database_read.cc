@@ -241,62 +241,47 @@ Result<std::vector<RevsDiffEntry>> DatabaseImpl::revs_diff(
   return out;
 }
 
-Result<AllDocsResult> DatabaseImpl::all_local_docs(const AllDocsOptions& o) {
-  auto txn = env_->begin_read();
-  if (!txn.is_ok()) return txn.status();
-  AllDocsResult out;
-  out.update_seq = update_seq();
-  auto total = txn->count(dbi_.local);
-  if (!total.is_ok()) return total.status();
-  out.total_rows = *total;
-  auto cursor = txn->cursor(dbi_.local);
-  if (!cursor.is_ok()) return cursor.status();
-  auto row_of = [&](std::string_view id, std::string_view value) -> Result<AllDocsRow> {
-    LocalRecord rec;
-    if (Status s = decode_local_record(value, &rec); !s.is_ok()) return s;
-    AllDocsRow row;
-    row.id = std::string(id);
-    row.rev = "0-" + std::to_string(rec.rev);
-    if (o.include_docs) row.doc = Document{row.id, row.rev, false, std::string(rec.body), {}, {}, {}, {}, {}};
-    return row;
-  };
-  std::uint64_t skipped = 0;
-  for (bool ok = o.descending ? cursor->last() : cursor->first(); ok;
-       ok = o.descending ? cursor->prev() : cursor->next()) {
-    if (out.rows.size() >= o.limit) break;
-    if (skipped < o.skip) {
-      ++skipped;
-      continue;
-    }
-    auto row = row_of(cursor->key(), cursor->value());
-    if (!row.is_ok()) return row.status();
-    out.rows.push_back(std::move(row.value()));
-  }
-  out.offset = skipped;
-  return out;
-}
-
 Result<AllDocsResult> DatabaseImpl::all_docs(const AllDocsOptions& o) {
   if (Status s = check_open(); !s.is_ok()) return s;
-  if (o.local) return all_local_docs(o);
   auto txn = env_->begin_read();
   if (!txn.is_ok()) return txn.status();
   AllDocsResult out;
-  for (auto [key, value] : {std::pair{meta::kUpdateSeq, &out.update_seq},
-                            std::pair{meta::kDocCount, &out.total_rows}}) {
-    auto v = meta::read_u64(*txn, dbi_.meta, key);
-    if (!v.is_ok()) return v.status();
-    *value = *v;
+  {
+    auto seq = meta::read_u64(*txn, dbi_.meta, meta::kUpdateSeq);
+    if (!seq.is_ok()) return seq.status();
+    out.update_seq = *seq;
+    auto total = o.local ? txn->count(dbi_.local) : meta::read_u64(*txn, dbi_.meta, meta::kDocCount);
+    if (!total.is_ok()) return total.status();
+    out.total_rows = *total;
   }
+  // Documents or _local documents: the same scan over either sub-database.
+  const storage::Dbi dbi = o.local ? dbi_.local : dbi_.docs;
   GetOptions doc_opts;
   doc_opts.conflicts = o.conflicts;
 
-  auto make_row = [&](std::string_view id, StoredDoc& doc) -> Result<AllDocsRow> {
+  // True if the entry is listed by a range scan (deleted documents are not).
+  auto listed = [&](std::string_view value) -> Result<bool> {
+    if (o.local) return true;
+    DocRecord rec;
+    if (Status s = decode_doc_record(value, &rec); !s.is_ok()) return s;
+    return !rec.deleted;
+  };
+  auto make_row = [&](std::string_view id, std::string_view value) -> Result<AllDocsRow> {
     AllDocsRow row;
     row.id = std::string(id);
-    row.rev = doc.record().winner.str();
-    row.deleted = doc.record().deleted;
+    if (o.local) {
+      LocalRecord rec;
+      if (Status s = decode_local_record(value, &rec); !s.is_ok()) return s;
+      row.rev = "0-" + std::to_string(rec.rev);
+      if (o.include_docs) row.doc = Document{row.id, row.rev, false, std::string(rec.body), {}, {}, {}, {}, {}};
+      return row;
+    }
+    DocRecord rec;
+    if (Status s = decode_doc_record(value, &rec); !s.is_ok()) return s;
+    row.rev = rec.winner.str();
+    row.deleted = rec.deleted;
     if (o.include_docs && !row.deleted) {
+      StoredDoc doc = StoredDoc::of(rec);
       auto d = winner_document(doc, id, doc_opts);
       if (!d.is_ok()) return d.status();
       row.doc = std::move(d.value());
@@ -312,18 +297,20 @@ Result<AllDocsResult> DatabaseImpl::all_docs(const AllDocsOptions& o) {
         ++skipped;
         continue;
       }
-      // An id that cannot exist (malformed, or _local) is simply not found.
-      bool valid = validate_doc_id(key).is_ok() && !is_local_id(key);
-      auto doc = valid ? StoredDoc::load(*txn, dbi_.docs, key) : Result<StoredDoc>(StoredDoc());
-      if (!doc.is_ok()) return doc.status();
-      if (!doc->found()) {
+      // An id that cannot be in this listing (malformed, or of the other
+      // kind) is simply not found.
+      bool valid = validate_doc_id(key).is_ok() && is_local_id(key) == o.local;
+      auto value = valid ? txn->get(dbi, key)
+                         : Result<std::optional<std::string_view>>(std::nullopt);
+      if (!value.is_ok()) return value.status();
+      if (!value->has_value()) {
         AllDocsRow row;
         row.id = key;
         row.not_found = true;
         out.rows.push_back(std::move(row));
         continue;
       }
-      auto row = make_row(key, *doc);
+      auto row = make_row(key, **value);
       if (!row.is_ok()) return row.status();
       out.rows.push_back(std::move(row.value()));
     }
@@ -331,7 +318,7 @@ Result<AllDocsResult> DatabaseImpl::all_docs(const AllDocsOptions& o) {
     return out;
   }
 
-  auto cursor = txn->cursor(dbi_.docs);
+  auto cursor = txn->cursor(dbi);
   if (!cursor.is_ok()) return cursor.status();
   // In scan order: `from` is where the scan starts, `to` where it stops.
   const std::optional<std::string>& from = o.start_key;
@@ -354,18 +341,18 @@ Result<AllDocsResult> DatabaseImpl::all_docs(const AllDocsOptions& o) {
     ok = cursor->last();
   }
 
-  // offset: live documents before the first row, counted in scan order.
+  // offset: listed entries before the first row, counted in scan order.
   std::uint64_t before = 0;
   if (from && ok) {
-    auto counter = txn->cursor(dbi_.docs);
+    auto counter = txn->cursor(dbi);
     if (!counter.is_ok()) return counter.status();
     std::string start_id(cursor->key());
     for (bool c = o.descending ? counter->last() : counter->first(); c;
          c = o.descending ? counter->prev() : counter->next()) {
       if (counter->key() == start_id) break;
-      DocRecord rec;
-      if (Status s = decode_doc_record(counter->value(), &rec); !s.is_ok()) return s;
-      if (!rec.deleted) ++before;
+      auto l = listed(counter->value());
+      if (!l.is_ok()) return l.status();
+      if (*l) ++before;
     }
     if (!counter->status().is_ok()) return counter->status();
   } else if (from && !ok) {
@@ -376,15 +363,14 @@ Result<AllDocsResult> DatabaseImpl::all_docs(const AllDocsOptions& o) {
   for (; ok; ok = o.descending ? cursor->prev() : cursor->next()) {
     std::string_view id = cursor->key();
     if (past_end(id) || out.rows.size() >= o.limit) break;
-    DocRecord rec;
-    if (Status s = decode_doc_record(cursor->value(), &rec); !s.is_ok()) return s;
-    if (rec.deleted) continue;
+    auto l = listed(cursor->value());
+    if (!l.is_ok()) return l.status();
+    if (!*l) continue;
     if (skipped < o.skip) {
       ++skipped;
       continue;
     }
-    StoredDoc doc = StoredDoc::of(rec);
-    auto row = make_row(id, doc);
+    auto row = make_row(id, cursor->value());
     if (!row.is_ok()) return row.status();
     out.rows.push_back(std::move(row.value()));
   }

@@ -460,14 +460,14 @@ Result<std::vector<DocResult>> DatabaseImpl::write_docs(std::vector<PreparedDoc>
 Result<DocResult> DatabaseImpl::put(std::string_view doc_json, const PutOptions& options) {
   if (Status s = check_open(); !s.is_ok()) return s;
   WriteQueue::Presence presence(queue_);
-  ParseLimits limits{ctx_.options.max_document_size};
+  ParseLimits limits{ctx_.options.max_document_size, {}};
+  if (options.id) {
+    if (Status s = validate_doc_id(*options.id); !s.is_ok()) return s;
+    limits.id = *options.id;
+  }
   std::vector<ParsedDoc> docs(1);
   if (Status s = parse_document(doc_json, limits, &docs[0]); !s.is_ok()) return s;
   ParsedDoc& d = docs[0];
-  if (options.id) {
-    if (Status s = validate_doc_id(*options.id); !s.is_ok()) return s;
-    d.id = *options.id;
-  }
   if (options.rev) {
     auto rev = RevId::parse(*options.rev);
     if (!rev.is_ok()) return rev.status();
@@ -495,13 +495,11 @@ Result<DocResult> DatabaseImpl::remove(std::string_view id, std::string_view rev
   d.id = std::string(id);
   d.deleted = true;
   d.body = "{}";
-  if (!is_local_id(id)) {
-    // CouchDB answers DELETE of a missing or deleted document with 404
-    // before looking at the revision.
-    auto current = get(id, GetOptions());
-    if (!current.is_ok()) return current.status();
-    if (rev.empty()) return Status::conflict();
-  }
+  // CouchDB answers DELETE of a missing or deleted document with 404
+  // before looking at the revision (_local documents included).
+  auto current = get(id, GetOptions());
+  if (!current.is_ok()) return current.status();
+  if (rev.empty() && !is_local_id(id)) return Status::conflict();
   if (!rev.empty()) {
     auto parsed = RevId::parse(rev);
     if (!parsed.is_ok()) return parsed.status();
@@ -520,7 +518,7 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs(std::string_view docs_jso
                                                        const BulkDocsOptions& options) {
   if (Status s = check_open(); !s.is_ok()) return s;
   WriteQueue::Presence presence(queue_);
-  ParseLimits limits{ctx_.options.max_document_size};
+  ParseLimits limits{ctx_.options.max_document_size, {}};
   std::vector<ParsedDoc> docs;
   if (Status s = parse_document_array(docs_json_array, limits, &docs); !s.is_ok()) return s;
   std::vector<PreparedDoc> prepared;

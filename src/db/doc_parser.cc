@@ -243,6 +243,10 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
 
   bool finish_document() {
     if (pass_ == Pass::kAnalyse) return true;
+    if (!limits_.id.empty()) {
+      doc_.id.assign(limits_.id);
+      has_id_ = true;
+    }
     if (has_id_) {
       if (Status s = validate_doc_id(doc_.id); !s.is_ok()) return fail(std::move(s));
     }

@@ -32,6 +32,10 @@ struct ParsedDoc {
 
 struct ParseLimits {
   std::size_t max_document_size = 8'000'000;
+  // An id from outside the body (the URL of PUT /db/{id}): when not empty it
+  // replaces the body's `_id`, before the id decides what the document is
+  // (a _local document keeps no `_revisions`).
+  std::string_view id;
 };
 
 // Parses one document (a JSON object). Errors: bad_request (invalid JSON,

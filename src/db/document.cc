@@ -4,6 +4,8 @@
 
 #include "divan/document.h"
 
+#include "rev/rev_id.h"
+
 namespace divan {
 namespace {
 
@@ -94,5 +96,7 @@ std::string Document::to_json() const {
   out += '}';
   return out;
 }
+
+Status validate_rev(std::string_view rev) { return rev::RevId::parse(rev).status(); }
 
 }  // namespace divan

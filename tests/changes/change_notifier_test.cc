@@ -89,3 +89,20 @@ TEST_SUITE("changes") {
     publisher.join();
   }
 }
+
+TEST_SUITE("changes") {
+  TEST_CASE("close runs the callbacks once more, then never again") {
+    ChangeNotifier n(4);
+    int calls = 0;
+    std::uint64_t seen = 0;
+    n.subscribe([&](std::uint64_t s) {
+      ++calls;
+      seen = s;
+    });
+    n.close();
+    CHECK(calls == 1);
+    CHECK(seen == 4);
+    n.close();
+    CHECK(calls == 1);
+  }
+}

@@ -447,3 +447,39 @@ TEST_SUITE("db") {
     CHECK(*t.db->security() == sec);
   }
 }
+
+TEST_SUITE("db") {
+  TEST_CASE("an id given from outside decides that a body is a _local document") {
+    TestDb t;
+    CHECK(t.put(R"({"_rev":"0-2","n":1,"_revisions":{"start":0,"ids":["2"]}})",
+                PutOptions{true, "_local/cp", std::nullopt}) == "0-3");
+    CHECK(t.db->remove("_local/none", "0-1").status().code() == ErrorCode::kNotFound);
+  }
+
+  TEST_CASE("_local listings take ranges and keys like document listings") {
+    TestDb t;
+    for (const char* id : {"_local/a", "_local/b", "_local/c"}) t.put(std::string("{\"_id\":\"") + id + "\"}");
+    t.put(R"({"_id":"doc"})");
+    divan::AllDocsOptions o;
+    o.local = true;
+    o.start_key = "_local/b";
+    auto r = t.db->all_docs(o);
+    REQUIRE(r->rows.size() == 2);
+    CHECK(r->rows[0].id == "_local/b");
+    CHECK(r->offset == 1);
+    CHECK(r->total_rows == 3);
+    o.start_key.reset();
+    o.keys = std::vector<std::string>{"_local/c", "doc", "_local/zz"};
+    r = t.db->all_docs(o);
+    REQUIRE(r->rows.size() == 3);
+    CHECK(r->rows[0].rev == "0-1");
+    CHECK(r->rows[1].not_found);  // a document is not a _local document
+    CHECK(r->rows[2].not_found);
+  }
+
+  TEST_CASE("validate_rev checks revision syntax as every call does") {
+    CHECK(divan::validate_rev("1-abc").is_ok());
+    CHECK(divan::validate_rev("x").code() == ErrorCode::kBadRequest);
+    CHECK(divan::validate_rev("x").reason() == "Invalid rev format");
+  }
+}

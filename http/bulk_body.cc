@@ -1,0 +1,108 @@
+#include "http/bulk_body.h"
+
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+namespace divan::http {
+namespace {
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// SAX handler that records each top-level member's value span. Positions
+// come from the stream, as RapidJSON's iterative reader leaves it: when it
+// reports a key, just after the key's closing quote; a scalar, just after
+// its last character; the end of an object or array, still on the closing
+// '}' or ']' (the reader takes it after the handler returns).
+class MemberScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, MemberScanner> {
+ public:
+  MemberScanner(std::string_view text, const rapidjson::MemoryStream& stream,
+                std::vector<RawMember>* out)
+      : text_(text), stream_(stream), out_(out) {}
+
+  bool root_is_object() const { return root_is_object_; }
+
+  // Scalars (numbers arrive as RawNumber: kParseNumbersAsStringsFlag, so no
+  // number is ever converted or rejected as too large).
+  bool Default() { return value_done(); }
+  bool RawNumber(const Ch*, rapidjson::SizeType, bool) { return value_done(); }
+  bool String(const Ch*, rapidjson::SizeType, bool) { return value_done(); }
+
+  bool StartObject() {
+    if (depth_ == 0) root_is_object_ = true;
+    ++depth_;
+    return true;
+  }
+  bool Key(const Ch* s, rapidjson::SizeType len, bool) {
+    if (depth_ == 1) {
+      // The value starts after optional spaces, the ':' and more spaces.
+      std::size_t at = stream_.Tell();
+      while (at < text_.size() && (is_json_space(text_[at]) || text_[at] == ':')) ++at;
+      pending_name_.assign(s, len);
+      pending_start_ = at;
+      pending_ = true;
+    }
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    --depth_;
+    return value_done(1);
+  }
+  bool StartArray() {
+    ++depth_;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    --depth_;
+    return value_done(1);
+  }
+
+ private:
+  // `unread`: characters of the value the stream has not passed yet.
+  bool value_done(std::size_t unread = 0) {
+    if (depth_ == 1 && pending_) {
+      std::size_t end = stream_.Tell() + unread;
+      out_->push_back({std::move(pending_name_), text_.substr(pending_start_, end - pending_start_)});
+      pending_name_.clear();
+      pending_ = false;
+    }
+    return true;
+  }
+
+  std::string_view text_;
+  const rapidjson::MemoryStream& stream_;
+  std::vector<RawMember>* out_;
+  int depth_ = 0;
+  bool root_is_object_ = false;
+  bool pending_ = false;
+  std::string pending_name_;
+  std::size_t pending_start_ = 0;
+};
+
+}  // namespace
+
+Result<std::vector<RawMember>> scan_object_members(std::string_view json) {
+  std::vector<RawMember> members;
+  rapidjson::MemoryStream stream(json.data(), json.size());
+  MemberScanner scanner(json, stream, &members);
+  rapidjson::Reader reader;
+  // Iterative: deep nesting costs heap, not the request thread's stack.
+  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag |
+                              rapidjson::kParseIterativeFlag |
+                              rapidjson::kParseNumbersAsStringsFlag;
+  rapidjson::ParseResult r = reader.Parse<kFlags>(stream, scanner);
+  // A NUL byte reads as the end of a MemoryStream: text after one is
+  // garbage the reader did not see.
+  if (r.IsError() || stream.Tell() != json.size()) return Status::bad_request("invalid UTF-8 JSON");
+  if (!scanner.root_is_object()) return Status::bad_request("Request body must be a JSON object");
+  return members;
+}
+
+const RawMember* find_member(const std::vector<RawMember>& members, std::string_view name) {
+  const RawMember* found = nullptr;
+  for (const RawMember& m : members) {
+    if (m.name == name) found = &m;
+  }
+  return found;
+}
+
+}  // namespace divan::http

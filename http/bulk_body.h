@@ -1,0 +1,38 @@
+// Finding the members of a JSON request body without building a DOM.
+//
+// _bulk_docs hands the text of its "docs" array to the core untouched: the
+// core keeps numbers exactly as sent (1.50 stays 1.50, a 30-digit integer
+// keeps every digit), and a round trip through a DOM would change them. So
+// the body is scanned once with RapidJSON's SAX reader, recording where each
+// top-level member's value starts and ends; the value text is then a view
+// into the body.
+#ifndef DIVAN_HTTP_BULK_BODY_H_
+#define DIVAN_HTTP_BULK_BODY_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "divan/status.h"
+
+namespace divan::http {
+
+// One top-level member of a JSON object.
+struct RawMember {
+  std::string name;        // unescaped
+  std::string_view value;  // the value's JSON text exactly as sent (a view into the body)
+};
+
+// The top-level members of `json`, in order (a repeated name appears each
+// time). The views point into `json`, which must outlive them.
+// Errors: bad_request "invalid UTF-8 JSON" (also for trailing garbage);
+// bad_request "Request body must be a JSON object" for any other valid JSON.
+Result<std::vector<RawMember>> scan_object_members(std::string_view json);
+
+// The last member called `name` (CouchDB's decoder keeps the last of
+// repeated keys), or nullptr.
+const RawMember* find_member(const std::vector<RawMember>& members, std::string_view name);
+
+}  // namespace divan::http
+
+#endif  // DIVAN_HTTP_BULK_BODY_H_
