@@ -613,7 +613,8 @@ TEST_SUITE("http") {
     Resp got = s.get("/db/a%2Fb");
     REQUIRE(got.status == 200);
     CHECK(str(got.json()["_id"]) == "a/b");
-    auto rows = s.get("/db/_all_docs").json()["rows"].GetArray();
+    auto listing = s.get("/db/_all_docs").json();
+    auto rows = listing["rows"].GetArray();
     REQUIRE(rows.Size() == 1);
     CHECK(str(rows[0]["id"]) == "a/b");
 
