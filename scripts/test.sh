@@ -4,7 +4,8 @@
 #   2. a build with -Dhttp=disabled: the embedding example, proving the
 #      library builds and links without any HTTP code;
 #   3. a build with AddressSanitizer and UndefinedBehaviorSanitizer: every
-#      unit test suite, which must run clean.
+#      unit test suite and the HTTP integration tests (whose server binary is
+#      then sanitized too), which must run clean.
 # Exits non-zero if anything fails; prints each test runner's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +33,9 @@ fi
 run "sanitizers: compile" ninja -C build-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-run "sanitizers (ASan+UBSan): unit tests" \
-  meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --timeout-multiplier 3
+run "sanitizers (ASan+UBSan): unit and HTTP tests" \
+  meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite http \
+  --timeout-multiplier 3
 
 echo
 if [ $status -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
