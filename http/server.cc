@@ -114,6 +114,7 @@ Server::~Server() {
 
 Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options) {
   DataDirOptions data = options.data;
+  data.release_pages_interval = options.release_pages_interval;
   auto dir = DataDir::open(options.data_dir, data);
   if (!dir.is_ok()) return dir.status();
   std::unique_ptr<Server> server(new Server(options, std::move(dir.value())));

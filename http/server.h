@@ -63,6 +63,11 @@ struct ServerOptions {
   // bounds how long a stop can take.
   int keep_alive_timeout = 5;
 
+  // How often the server hands back file pages that reads mapped in, so
+  // that its resident size stays near its working set (see
+  // DataDirOptions::release_pages_interval). Zero: never.
+  std::chrono::milliseconds release_pages_interval{1000};
+
   CorsOptions cors;
   LogLevel log_level = LogLevel::kInfo;
 };

@@ -3,6 +3,7 @@
 #ifndef DIVAN_OPTIONS_H_
 #define DIVAN_OPTIONS_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -66,6 +67,14 @@ struct DataDirOptions {
   // concurrent writers (group commit). Larger groups share one fsync among
   // more writes; smaller ones bound the latency of the first writer.
   std::size_t max_group_docs = 10'000;
+
+  // How often, if at all, divan hands back the pages of database files
+  // that reads have mapped into the process (docs/storage.md). Reading maps
+  // file pages in; without this the process's resident size grows towards
+  // the size of every database read. The pages stay in the OS page cache,
+  // so this costs only minor faults when they are read again. Zero (the
+  // default) never does it; the server does it every second.
+  std::chrono::milliseconds release_pages_interval{0};
 
   // Time and randomness. Null means Clock::system() / RandomSource::system().
   // Not owned: they must outlive the DataDir.

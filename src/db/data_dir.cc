@@ -9,7 +9,9 @@
 #include <cstring>
 #include <filesystem>
 #include <list>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "db/database_impl.h"
@@ -44,9 +46,18 @@ class DataDirImpl final : public DataDir {
       : path_(std::move(path)), uuid_(std::move(uuid)), uuids_(options.random), lock_fd_(lock_fd) {
     ctx_.options = options;
     ctx_.uuids = &uuids_;
+    if (options.release_pages_interval.count() > 0) {
+      releaser_ = std::thread([this] { release_pages_loop(); });
+    }
   }
 
   ~DataDirImpl() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (releaser_.joinable()) releaser_.join();
     {
       std::lock_guard<std::mutex> lock(mu_);
       open_.clear();
@@ -172,6 +183,20 @@ class DataDirImpl final : public DataDir {
     }
   }
 
+  // Every release_pages_interval, hands back the file pages that reads of
+  // the open databases have mapped in.
+  void release_pages_loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_cv_.wait_for(lock, ctx_.options.release_pages_interval, [&] { return stopping_; })) {
+      std::vector<std::shared_ptr<DatabaseImpl>> dbs;
+      for (const auto& [name, entry] : open_) dbs.push_back(entry.db);
+      lock.unlock();
+      for (const auto& db : dbs) (void)db->release_resident_pages();  // best effort
+      dbs.clear();
+      lock.lock();
+    }
+  }
+
   // Makes renames and removals in the folder durable.
   Status sync_folder() {
     int fd = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY);
@@ -191,6 +216,9 @@ class DataDirImpl final : public DataDir {
   std::mutex mu_;
   std::unordered_map<std::string, Entry> open_;
   std::list<std::string> lru_;  // most recently used first
+  bool stopping_ = false;       // guarded by mu_
+  std::condition_variable stop_cv_;
+  std::thread releaser_;
 };
 
 // The folder's uuid, from its UUID file, made and written durably (temp

@@ -71,6 +71,9 @@ class DatabaseImpl final : public Database,
   // fails with not_found and waiters wake up.
   void mark_deleted();
 
+  // Unmaps file pages that reads mapped in (DataDirOptions::release_pages_interval).
+  Status release_resident_pages() { return env_->release_resident_pages(); }
+
  private:
   struct Dbis {
     storage::Dbi meta, docs, bodies, by_seq, local;

@@ -4,7 +4,9 @@
 
 #include <fcntl.h>
 #include <lmdb.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -470,6 +472,78 @@ Result<EnvStats> Env::stats() {
   if (::stat(path_.c_str(), &fst) != 0) return errno_status(errno, "stat " + path_);
   out.file_size = static_cast<std::uint64_t>(fst.st_size);
   return out;
+}
+
+namespace {
+
+// Where this process maps the file (dev, ino), read from /proc/self/maps.
+// LMDB does not say where its map is (mdb_env_info's me_mapaddr is only
+// set with MDB_FIXEDMAP).
+bool find_mapping(std::uint64_t dev, std::uint64_t ino, char** base, std::size_t* len) {
+  std::FILE* maps = std::fopen("/proc/self/maps", "r");
+  if (maps == nullptr) return false;
+  char line[4096];
+  bool found = false;
+  while (!found && std::fgets(line, sizeof line, maps) != nullptr) {
+    unsigned long start = 0, end = 0, offset = 0, inode = 0;
+    unsigned major = 0, minor = 0;
+    char perms[8] = {};
+    if (std::sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &start, &end, perms, &offset, &major,
+                    &minor, &inode) != 7) {
+      continue;
+    }
+    if (inode == ino && makedev(major, minor) == dev && offset == 0 && perms[3] == 's') {
+      *base = reinterpret_cast<char*>(start);
+      *len = end - start;
+      found = true;
+    }
+  }
+  std::fclose(maps);
+  return found;
+}
+
+}  // namespace
+
+Status Env::release_resident_pages() {
+  Impl& impl = *impl_;
+  // A shared pass: the map cannot move (growth, compaction) meanwhile.
+  SharedPass pass(impl.gate);
+  if (impl.env == nullptr) return impl.current_write_error();
+  MDB_envinfo info;
+  MDB_stat st;
+  int rc = mdb_env_info(impl.env, &info);
+  if (rc == 0) rc = mdb_env_stat(impl.env, &st);
+  if (rc != 0) return lmdb_status(rc, "mdb_env_info");
+  char* base = nullptr;
+  std::size_t len = 0;
+  {
+    // The map moves only when it grows or compaction reopens the file, so
+    // its place is looked up again only then.
+    std::lock_guard<std::mutex> lock(impl.map_mu);
+    const std::uint64_t ino = impl.file_ino.load();
+    if (impl.map_base == nullptr || impl.map_size_seen != info.me_mapsize || impl.map_ino_seen != ino) {
+      if (!find_mapping(impl.file_dev.load(), ino, &impl.map_base, &impl.map_len)) {
+        impl.map_base = nullptr;
+        return Status::io_error("cannot find the map of " + path_);
+      }
+      impl.map_size_seen = info.me_mapsize;
+      impl.map_ino_seen = ino;
+    }
+    base = impl.map_base;
+    len = impl.map_len;
+  }
+  // Only the pages in use can have been read; beyond them the map may reach
+  // past the end of the file.
+  std::size_t used = (static_cast<std::size_t>(info.me_last_pgno) + 1) * st.ms_psize;
+  len = std::min(len, used);
+  // The map is a read-only shared file mapping (never MDB_WRITEMAP), so
+  // MADV_DONTNEED only drops this process's page table entries: the pages
+  // stay in the OS page cache, and a reader holding a pointer into the map
+  // faults the same bytes back in.
+  if (len > 0 && ::madvise(base, len, MADV_DONTNEED) != 0) {
+    return errno_status(errno, "madvise " + path_);
+  }
+  return Status();
 }
 
 // ---------------------------------------------------------------- registry

@@ -235,6 +235,12 @@ class Env {
 
   Result<EnvStats> stats();
 
+  // Unmaps, from this process, the pages of the file that reads have mapped
+  // in, so the process's resident size reflects its working set rather than
+  // every page it ever read. The pages stay in the OS page cache; the next
+  // read of one maps it back (a minor fault). Safe while others read.
+  Status release_resident_pages();
+
   // The sticky error left by a failed commit, or ok.
   Status write_error() const;
 

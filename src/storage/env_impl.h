@@ -53,6 +53,14 @@ struct Env::Impl {
   std::atomic<std::uint64_t> file_dev{0};
   std::atomic<std::uint64_t> file_ino{0};
 
+  // Where this process maps the file, as release_resident_pages() last
+  // found it, and for which map size and file.
+  std::mutex map_mu;
+  char* map_base = nullptr;
+  std::size_t map_len = 0;
+  std::size_t map_size_seen = 0;
+  std::uint64_t map_ino_seen = 0;
+
   // Read transactions reset by mdb_txn_reset(), kept for mdb_txn_renew():
   // renewing skips a malloc and the lock-table mutex LMDB takes to find a
   // reader slot. They hold no snapshot, so they do not block map growth, but

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "db_test_util.h"
@@ -160,5 +161,55 @@ TEST_SUITE("db") {
     }
     CHECK((*DataDir::open(a.path()))->uuid() == first);
     CHECK((*DataDir::open(b.path()))->uuid() != first);
+  }
+}
+
+namespace {
+
+long rss_file_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssFile:", 0) == 0) return std::stol(line.substr(8));
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_SUITE("db") {
+  TEST_CASE("with release_pages_interval, file pages that reads mapped in are handed back") {
+    TempDir tmp;
+    DataDirOptions o;
+    o.release_pages_interval = std::chrono::milliseconds(20);
+    auto dir = DataDir::open(tmp.path(), o);
+    REQUIRE(dir.is_ok());
+    auto db = (*dir)->create_database("big");
+    REQUIRE(db.is_ok());
+    const std::string pad(3000, 'p');
+    for (int batch = 0; batch < 10; ++batch) {
+      std::string docs = "[";
+      for (int i = 0; i < 1000; ++i) {
+        docs += (i ? "," : "") + std::string("{\"_id\":\"d") + std::to_string(batch * 1000 + i) +
+                "\",\"pad\":\"" + pad + "\"}";
+      }
+      REQUIRE((*db)->bulk_docs(docs + "]").is_ok());
+    }
+    divan::AllDocsOptions all;
+    all.include_docs = true;
+    long low = -1, high = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = (*db)->all_docs(all);  // maps every page in again
+      REQUIRE(r.is_ok());
+      REQUIRE(r->rows.size() == 10000);
+      high = std::max(high, rss_file_kib());
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+      low = rss_file_kib();
+      if (high - low > 15 * 1024) break;
+    }
+    CAPTURE(high);
+    CAPTURE(low);
+    CHECK(high - low > 15 * 1024);  // about 30 MB of pages went back
   }
 }
