@@ -99,6 +99,8 @@
 
 #include <rapidjson/document.h>
 
+#include "bench_docs.h"
+
 #ifndef HTTP_BENCH_SOURCE_DIR
 #define HTTP_BENCH_SOURCE_DIR "."
 #endif
@@ -293,26 +295,8 @@ class IdGen {
   std::mt19937_64 rng_;
 };
 
-constexpr std::size_t kBodySize = 200;
-
-// The same 200-byte JSON object as core_bench (without "_id"/"_rev"), every
-// field fixed-width so the size never varies.
-std::string make_body(std::uint64_t i, std::uint64_t n) {
-  char head[256];
-  int len = std::snprintf(head, sizeof head,
-                          "{\"type\":\"order\",\"customer\":\"cust-%07" PRIu64
-                          "\",\"email\":\"user%07" PRIu64
-                          "@example.com\",\"status\":\"shipped\",\"total\":%" PRIu64
-                          ".%02" PRIu64 ",\"items\":%" PRIu64 ",\"n\":%" PRIu64 ",\"note\":\"",
-                          i % 10'000'000, i % 10'000'000, 10'000 + (i * 7919) % 90'000, i % 100,
-                          10 + i % 90, 1'000'000'000 + n % 9'000'000'000);
-  std::string body(head, static_cast<std::size_t>(len));
-  static const char kText[] = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod ";
-  const std::size_t tail = 2;  // "}
-  while (body.size() + tail < kBodySize) body += kText[(body.size() + i) % (sizeof kText - 1)];
-  body += "\"}";
-  return body;
-}
+using divan::bench::kBodySize;
+using divan::bench::make_body;
 
 // {"_id":id, body members...}
 std::string make_doc(const std::string& id, const std::string& body) {

@@ -141,6 +141,26 @@ bool Ctx::json_content_type() const {
 
 Result<rapidjson::Document> Ctx::json_body() const { return parse_json(req_.body); }
 
+Result<rapidjson::Document> Ctx::json_object_body() const {
+  auto body = json_body();
+  if (body.is_ok() && !body->IsObject()) {
+    return Status::bad_request("Request body must be a JSON object");
+  }
+  return body;
+}
+
+bool Ctx::require_post_json() {
+  if (!is("POST")) {
+    error(HttpError::method_not_allowed("POST"));
+    return false;
+  }
+  if (!json_content_type()) {
+    error(HttpError::bad_content_type());
+    return false;
+  }
+  return true;
+}
+
 void Ctx::json(int status, std::string body) {
   res_.status = status;
   body += '\n';

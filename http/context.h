@@ -57,6 +57,11 @@ class Ctx {
   bool json_content_type() const;
   // The body parsed as JSON. Errors: 400 "invalid UTF-8 JSON".
   Result<rapidjson::Document> json_body() const;
+  // The body as a JSON object. Errors: 400 also when it is not an object.
+  Result<rapidjson::Document> json_object_body() const;
+  // For POST-only endpoints that CouchDB guards with a JSON Content-Type:
+  // answers 405 or 415 and returns false unless the request is one.
+  bool require_post_json();
   std::string header(const char* name) const { return req_.get_header_value(name); }
 
   // ---- answering ----

@@ -34,19 +34,6 @@ std::string random_doc_id() {
   return out;
 }
 
-// POST-only endpoints with a JSON body. Answers and returns false if the
-// request is not one.
-bool check_post_json(Ctx& ctx) {
-  if (!ctx.is("POST")) {
-    ctx.error(HttpError::method_not_allowed("POST"));
-    return false;
-  }
-  if (!ctx.json_content_type()) {
-    ctx.error(HttpError::bad_content_type());
-    return false;
-  }
-  return true;
-}
 
 // ---------------------------------------------------------------------------
 // _bulk_docs
@@ -96,7 +83,7 @@ void reject_all_or_nothing(Ctx& ctx, std::string_view docs_json) {
 }  // namespace
 
 void handle_bulk_docs(Ctx& ctx, const std::string& db_name) {
-  if (!check_post_json(ctx)) return;
+  if (!ctx.require_post_json()) return;
   auto db = ctx.open_db(db_name);
   if (!db) return;
   // The "docs" array goes to the core as the client sent it (see
@@ -285,14 +272,11 @@ Status bulk_get_entry(JsonWriter& w, Database& db, const rapidjson::Value& entry
 }  // namespace
 
 void handle_bulk_get(Ctx& ctx, const std::string& db_name) {
-  if (!check_post_json(ctx)) return;
+  if (!ctx.require_post_json()) return;
   auto db = ctx.open_db(db_name);
   if (!db) return;
-  auto body = ctx.json_body();
+  auto body = ctx.json_object_body();
   if (!body.is_ok()) return ctx.error(body.status());
-  if (!body->IsObject()) {
-    return ctx.error(HttpError::bad_request("Request body must be a JSON object"));
-  }
   // Extra top-level members (CouchDB's replicator repeats revs, latest and
   // attachments there) are ignored.
   auto docs = body->FindMember("docs");
@@ -330,14 +314,11 @@ void handle_bulk_get(Ctx& ctx, const std::string& db_name) {
 // _revs_diff
 
 void handle_revs_diff(Ctx& ctx, const std::string& db_name) {
-  if (!check_post_json(ctx)) return;
+  if (!ctx.require_post_json()) return;
   auto db = ctx.open_db(db_name);
   if (!db) return;
-  auto body = ctx.json_body();
+  auto body = ctx.json_object_body();
   if (!body.is_ok()) return ctx.error(body.status());
-  if (!body->IsObject()) {
-    return ctx.error(HttpError::bad_request("Request body must be a JSON object"));
-  }
   // One request per id; an id repeated in the body asks about the union.
   std::vector<RevsDiffRequest> request;
   for (const auto& m : body->GetObject()) {
@@ -707,11 +688,8 @@ void handle_all_docs(Ctx& ctx, const std::string& db_name, AllDocsKind kind) {
   rapidjson::Document body;
   if (post) {
     if (!ctx.json_content_type()) return ctx.error(HttpError::bad_content_type());
-    auto b = ctx.json_body();
+    auto b = ctx.json_object_body();
     if (!b.is_ok()) return ctx.error(b.status());
-    if (!b->IsObject()) {
-      return ctx.error(HttpError::bad_request("Request body must be a JSON object"));
-    }
     body = std::move(b.value());
   }
   auto db = ctx.open_db(db_name);

@@ -68,18 +68,6 @@ void post_doc(Ctx& ctx, const std::string& name) {
   ctx.json(batch != nullptr && *batch == "ok" ? 202 : 201, w.take());
 }
 
-// POST-only endpoints that CouchDB guards with a JSON Content-Type.
-bool post_json_only(Ctx& ctx) {
-  if (!ctx.is("POST")) {
-    ctx.error(HttpError::method_not_allowed("POST"));
-    return false;
-  }
-  if (!ctx.json_content_type()) {
-    ctx.error(HttpError::bad_content_type());
-    return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -116,7 +104,7 @@ void handle_revs_limit(Ctx& ctx, const std::string& db) {
 }
 
 void handle_compact(Ctx& ctx, const std::string& db) {
-  if (!post_json_only(ctx)) return;
+  if (!ctx.require_post_json()) return;
   auto d = ctx.open_db(db);
   if (!d) return;
   Server& server = ctx.server();
@@ -130,7 +118,7 @@ void handle_compact(Ctx& ctx, const std::string& db) {
 }
 
 void handle_ensure_full_commit(Ctx& ctx, const std::string& db) {
-  if (!post_json_only(ctx)) return;
+  if (!ctx.require_post_json()) return;
   auto d = ctx.open_db(db);
   if (!d) return;
   // Every acknowledged write is already durable: nothing to flush.

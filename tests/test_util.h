@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <system_error>
 
@@ -31,6 +32,17 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// This process's resident file-backed memory in KiB (RssFile of
+// /proc/self/status), or -1 if it cannot be read.
+inline long rss_file_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssFile:", 0) == 0) return std::stol(line.substr(8));
+  }
+  return -1;
+}
 
 }  // namespace divan::testing
 

@@ -164,18 +164,6 @@ TEST_SUITE("db") {
   }
 }
 
-namespace {
-
-long rss_file_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("RssFile:", 0) == 0) return std::stol(line.substr(8));
-  }
-  return -1;
-}
-
-}  // namespace
 
 TEST_SUITE("db") {
   TEST_CASE("with release_pages_interval, file pages that reads mapped in are handed back") {
@@ -203,9 +191,9 @@ TEST_SUITE("db") {
       auto r = (*db)->all_docs(all);  // maps every page in again
       REQUIRE(r.is_ok());
       REQUIRE(r->rows.size() == 10000);
-      high = std::max(high, rss_file_kib());
+      high = std::max(high, divan::testing::rss_file_kib());
       std::this_thread::sleep_for(std::chrono::milliseconds(60));
-      low = rss_file_kib();
+      low = divan::testing::rss_file_kib();
       if (high - low > 15 * 1024) break;
     }
     CAPTURE(high);

@@ -686,19 +686,6 @@ TEST_SUITE("storage") {
   }
 }
 
-namespace {
-
-// This process's resident file-backed memory, in KiB (RssFile).
-long rss_file_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("RssFile:", 0) == 0) return std::stol(line.substr(8));
-  }
-  return -1;
-}
-
-}  // namespace
 
 TEST_SUITE("storage") {
   TEST_CASE("release_resident_pages unmaps read pages, and reads still see the data") {
@@ -732,7 +719,7 @@ TEST_SUITE("storage") {
       CHECK(bytes == 8000 * value.size());
     };
     read_all();
-    long before = rss_file_kib();
+    long before = divan::testing::rss_file_kib();
     REQUIRE(before > 0);
     // A reader running throughout keeps working.
     std::atomic<bool> stop{false};
@@ -744,7 +731,7 @@ TEST_SUITE("storage") {
     reader.join();
     REQUIRE_MESSAGE(released.is_ok(), released.to_string());
     REQUIRE((*env)->release_resident_pages().is_ok());
-    long after = rss_file_kib();
+    long after = divan::testing::rss_file_kib();
     CAPTURE(before);
     CAPTURE(after);
     CHECK(before - after > 20 * 1024);  // about 32 MB were mapped in
