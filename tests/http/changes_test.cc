@@ -20,6 +20,7 @@
 
 using divan::testing::Resp;
 using divan::testing::ServerProcess;
+using divan::testing::str;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
@@ -207,10 +208,6 @@ std::string join(const std::vector<std::string>& ids) {
 
 // The ids of a results array, comma-separated.
 std::string id_list(const rapidjson::Value& results) { return join(ids_of(results)); }
-
-std::string str(const rapidjson::Value& v) {
-  return std::string(v.GetString(), v.GetStringLength());
-}
 
 long long ms_since(steady_clock::time_point t) {
   return std::chrono::duration_cast<milliseconds>(steady_clock::now() - t).count();

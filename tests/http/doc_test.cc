@@ -9,19 +9,15 @@
 
 #include "server_process.h"
 
+using divan::testing::error_of;
+using divan::testing::reason_of;
 using divan::testing::Resp;
 using divan::testing::ServerProcess;
+using divan::testing::str;
 
 namespace {
 
-std::string str(const rapidjson::Value& v) {
-  REQUIRE(v.IsString());
-  return std::string(v.GetString(), v.GetStringLength());
-}
 
-// The "error" and "reason" of an error answer.
-std::string error_of(const Resp& r) { return str(r.json()["error"]); }
-std::string reason_of(const Resp& r) { return str(r.json()["reason"]); }
 
 struct DbCounts {
   std::uint64_t update_seq = 0;

@@ -42,6 +42,16 @@ struct Resp {
   }
 };
 
+// A JSON string value as std::string (REQUIREs it is a string).
+inline std::string str(const rapidjson::Value& v) {
+  REQUIRE(v.IsString());
+  return std::string(v.GetString(), v.GetStringLength());
+}
+
+// The "error" and "reason" of an error answer.
+inline std::string error_of(const Resp& r) { return str(r.json()["error"]); }
+inline std::string reason_of(const Resp& r) { return str(r.json()["reason"]); }
+
 class ServerProcess {
  public:
   explicit ServerProcess(std::vector<std::string> extra_args = {}, const std::string& data = "") {
