@@ -16,9 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "raw_http.h"
 #include "server_process.h"
 
+using divan::testing::connect_loopback;
 using divan::testing::Resp;
+using divan::testing::ResponseParser;
+using divan::testing::send_all;
 using divan::testing::ServerProcess;
 using divan::testing::str;
 using std::chrono::milliseconds;
@@ -30,15 +34,7 @@ namespace {
 // then the body as it arrives (chunked or with a Content-Length).
 class RawClient {
  public:
-  explicit RawClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  }
+  explicit RawClient(int port) : fd_(connect_loopback(port)) { REQUIRE(fd_ >= 0); }
   ~RawClient() { ::close(fd_); }
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
@@ -50,12 +46,7 @@ class RawClient {
     if (!body.empty() || method == "POST")
       req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;
-    std::size_t sent = 0;
-    while (sent < req.size()) {
-      ssize_t n = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-      REQUIRE(n > 0);
-      sent += static_cast<std::size_t>(n);
-    }
+    REQUIRE(send_all(fd_, req));
   }
   void get(const std::string& target, const std::string& headers = "") {
     send("GET", target, headers);
@@ -76,84 +67,28 @@ class RawClient {
         eof_ = true;
         continue;
       }
-      raw_.append(buf, static_cast<std::size_t>(n));
-      parse();
+      response_.feed(buf, static_cast<std::size_t>(n));
     }
     return true;
   }
   // Reads the whole response.
   bool read_all(milliseconds timeout = milliseconds(10000)) {
-    return read_until([this] { return ended_; }, timeout);
+    return read_until([this] { return response_.ended(); }, timeout);
   }
   bool wait_for(const std::string& text, milliseconds timeout = milliseconds(5000)) {
-    return read_until([&] { return body_.find(text) != std::string::npos; }, timeout);
+    return read_until([&] { return response_.body().find(text) != std::string::npos; }, timeout);
   }
 
-  int status() const { return status_; }
-  bool ended() const { return ended_; }
+  int status() const { return response_.status(); }
+  bool ended() const { return response_.ended(); }
   bool eof() const { return eof_; }
-  const std::string& body() const { return body_; }
+  const std::string& body() const { return response_.body(); }
   // A response header (case-insensitive name), or "".
-  std::string header(std::string name) const {
-    std::string lower_head = lower(head_);
-    std::string key = "\r\n" + lower(name) + ":";
-    auto at = lower_head.find(key);
-    if (at == std::string::npos) return "";
-    auto start = at + key.size();
-    auto end = head_.find("\r\n", start);
-    std::string v = head_.substr(start, end - start);
-    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-    return v;
-  }
+  std::string header(const std::string& name) const { return response_.header(name); }
 
  private:
-  static std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  }
-
-  void parse() {
-    if (!have_head_) {
-      auto end = raw_.find("\r\n\r\n");
-      if (end == std::string::npos) return;
-      head_ = raw_.substr(0, end + 2);
-      raw_.erase(0, end + 4);
-      have_head_ = true;
-      status_ = std::atoi(head_.c_str() + 9);
-      chunked_ = lower(header("Transfer-Encoding")) == "chunked";
-      std::string len = header("Content-Length");
-      length_ = len.empty() ? 0 : std::stoul(len);
-      if (!chunked_ && length_ == 0) ended_ = true;
-    }
-    if (chunked_) {
-      for (;;) {
-        auto eol = raw_.find("\r\n");
-        if (eol == std::string::npos) return;
-        std::size_t size = std::stoul(raw_.substr(0, eol), nullptr, 16);
-        if (raw_.size() < eol + 2 + size + 2) return;
-        body_.append(raw_, eol + 2, size);
-        raw_.erase(0, eol + 2 + size + 2);
-        if (size == 0) {
-          ended_ = true;
-          return;
-        }
-      }
-    }
-    std::size_t take = std::min(raw_.size(), length_ - body_.size());
-    body_.append(raw_, 0, take);
-    raw_.erase(0, take);
-    if (body_.size() == length_) ended_ = true;
-  }
-
   int fd_ = -1;
-  std::string raw_;
-  std::string head_;
-  std::string body_;
-  bool have_head_ = false;
-  bool chunked_ = false;
-  std::size_t length_ = 0;
-  int status_ = 0;
-  bool ended_ = false;
+  ResponseParser response_;
   bool eof_ = false;
 };
 
