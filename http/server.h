@@ -66,7 +66,7 @@ struct ServerOptions {
   // How often the server hands back file pages that reads mapped in, so
   // that its resident size stays near its working set (see
   // DataDirOptions::release_pages_interval). Zero: never.
-  std::chrono::milliseconds release_pages_interval{1000};
+  std::chrono::milliseconds release_pages_interval{100};
 
   CorsOptions cors;
   LogLevel log_level = LogLevel::kInfo;
