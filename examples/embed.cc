@@ -1,5 +1,6 @@
 // Embedding divan: open a data folder, write, edit, receive a conflicting
-// revision as replication would deliver it, and read it all back.
+// revision as replication would deliver it, read it all back, and
+// replicate the database into a second one, conflicts included.
 //
 //   build/examples/embed [DATA_FOLDER]     (default: ./data)
 //
@@ -24,10 +25,12 @@ int main(int argc, char** argv) {
 
   auto dir = divan::DataDir::open(folder);
   if (!dir.is_ok()) return fail("open data folder", dir.status());
-  // Start from an empty "example" database each run.
-  if (divan::Status s = (*dir)->delete_database("example");
-      !s.is_ok() && s.code() != divan::ErrorCode::kNotFound) {
-    return fail("delete example", s);
+  // Start from empty databases each run.
+  for (const char* name : {"example", "example-copy"}) {
+    if (divan::Status s = (*dir)->delete_database(name);
+        !s.is_ok() && s.code() != divan::ErrorCode::kNotFound) {
+      return fail("delete", s);
+    }
   }
   auto created = (*dir)->create_database("example");
   if (!created.is_ok()) return fail("create example", created.status());
@@ -78,5 +81,27 @@ int main(int argc, char** argv) {
   std::printf("info:    %s has %llu document(s), update_seq %llu\n", info->db_name.c_str(),
               static_cast<unsigned long long>(info->doc_count),
               static_cast<unsigned long long>(info->update_seq));
-  return changes->rows.size() == 1 && info->update_seq == 3 ? 0 : 1;
+  if (changes->rows.size() != 1 || info->update_seq != 3) return 1;
+
+  // Replicate into "example-copy" (made by the replication), as a sync to
+  // another replica would; the copy has the same winner and conflict.
+  divan::ReplicationOptions options;
+  options.create_target = true;
+  options.replicator_id = (*dir)->uuid();
+  auto job = divan::Replication::create(divan::make_local_peer(**dir, "example"),
+                                        divan::make_local_peer(**dir, "example-copy"), options);
+  if (!job.is_ok()) return fail("replication", job.status());
+  auto replicated_run = (*job)->run();
+  if (!replicated_run.is_ok()) return fail("replicate", replicated_run.status());
+  std::printf("replicated: %llu revision(s) written\n",
+              static_cast<unsigned long long>(replicated_run->stats.docs_written));
+  auto copy = (*dir)->open_database("example-copy");
+  if (!copy.is_ok()) return fail("open example-copy", copy.status());
+  auto copied = (*copy)->get("greeting", with_conflicts);
+  if (!copied.is_ok()) return fail("get from the copy", copied.status());
+  if (copied->rev != doc->rev || copied->conflicts != doc->conflicts) {
+    std::fprintf(stderr, "embed: the copy differs\n");
+    return 1;
+  }
+  return 0;
 }

@@ -7,6 +7,8 @@
 #include "divan/database.h"
 #include "divan/document.h"
 #include "divan/options.h"
+#include "divan/peer.h"
+#include "divan/replicator.h"
 #include "divan/status.h"
 
 #endif  // DIVAN_DIVAN_H_
