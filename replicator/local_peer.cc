@@ -49,7 +49,6 @@ class LocalPeer final : public Peer {
     if (Status s = check(); !s.is_ok()) return s;
     auto db = dir_.create_database(name_);
     if (db.is_ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
       db_ = *db;
       return Status::ok();
     }
@@ -202,7 +201,6 @@ class LocalPeer final : public Peer {
 
   Result<std::shared_ptr<Database>> database() {
     if (Status s = check(); !s.is_ok()) return s;
-    std::lock_guard<std::mutex> lock(mu_);
     if (db_) return db_;
     auto db = dir_.open_database(name_);
     if (!db) {
@@ -216,15 +214,28 @@ class LocalPeer final : public Peer {
   }
 
   // Waits until the database's update_seq passes `seq`, the deadline
-  // passes, or interrupt() is called.
+  // passes, or interrupt() is called. update_seq() is read without mu_ held:
+  // the change callback runs under the notifier's lock and takes mu_, so
+  // the reverse order could deadlock.
   Status wait_past(Database& db, std::uint64_t seq, std::chrono::steady_clock::time_point deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      woken_ = false;
+    }
     Subscription sub = db.subscribe([this](std::uint64_t) {
-      { std::lock_guard<std::mutex> lock(mu_); }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        woken_ = true;
+      }
       cv_.notify_all();
     });
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_until(lock, deadline, [&] { return interrupted_ || db.update_seq() > seq; });
-    if (interrupted_) return Status::io_error("interrupted");
+    // A write before the subscription is seen here, any later one sets woken_.
+    if (db.update_seq() <= seq) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, deadline, [&] { return interrupted_ || woken_; });
+    }
+    sub.reset();
+    if (Status s = check(); !s.is_ok()) return s;
     return Status::ok();
   }
 
@@ -259,6 +270,9 @@ class LocalPeer final : public Peer {
   std::mutex mu_;
   std::condition_variable cv_;
   bool interrupted_ = false;
+  bool woken_ = false;  // a change since wait_past() subscribed
+  // Only the peer's user touches db_ (a Peer is used by one thread at a
+  // time); mu_ guards what interrupt() and change callbacks share.
   std::shared_ptr<Database> db_;
 };
 

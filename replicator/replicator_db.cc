@@ -95,18 +95,28 @@ class ReplicatorDatabase::Impl : public std::enable_shared_from_this<Impl> {
   };
 
   void wake() {
-    { std::lock_guard<std::mutex> lock(mu_); }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++signals_;
+    }
     cv_.notify_all();
   }
 
   void loop() {
     std::uint64_t done = 0;
     for (;;) {
+      // update_seq() is read without mu_ held (the change callback takes
+      // mu_ under the notifier's lock); a write after the read bumps signals_.
+      std::uint64_t signals;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || db_->update_seq() > done; });
-        if (stop_) return;
+        std::lock_guard<std::mutex> lock(mu_);
+        signals = signals_;
       }
+      if (db_->update_seq() <= done) {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || signals_ != signals; });
+      }
+      if (stopping()) return;
       ChangesOptions o;
       o.since = done;
       o.limit = 1000;
@@ -239,6 +249,7 @@ class ReplicatorDatabase::Impl : public std::enable_shared_from_this<Impl> {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  std::uint64_t signals_ = 0;  // changes notified
   std::map<std::string, DocJob> by_doc_;  // the worker's only
 };
 
