@@ -53,6 +53,21 @@ void set_origins(const std::string& list, CorsOptions* cors) {
   cors->enabled = !cors->origins.empty();
 }
 
+// "NAME=URL": keep the local database NAME in sync with URL.
+Status add_sync(const std::string& where, const std::string& pair, ServerOptions* o) {
+  auto eq = pair.find('=');
+  std::string name = eq == std::string::npos ? "" : trim(pair.substr(0, eq));
+  std::string url = eq == std::string::npos ? "" : trim(pair.substr(eq + 1));
+  if (name.empty() || url.find("://") == std::string::npos) {
+    return Status::bad_request(where + "sync needs LOCAL_DB=URL, not '" + pair + "'");
+  }
+  if (Status s = DataDir::validate_database_name(name); !s.is_ok()) {
+    return Status::bad_request(where + "sync: " + s.reason());
+  }
+  o->sync[name] = url;
+  return Status::ok();
+}
+
 }  // namespace
 
 Status apply_config_file(const std::string& path, Config* config) {
@@ -91,6 +106,8 @@ Status apply_config_file(const std::string& path, Config* config) {
       s = parse_number(where + "max_document_size", value, &o.data.max_document_size);
     } else if (section == "chttpd" && key == "max_http_request_size") {
       s = parse_number(where + "max_http_request_size", value, &o.max_request_size);
+    } else if (section == "sync") {
+      s = add_sync(where, key + "=" + value, &o);
     } else if (section == "cors" && key == "origins") {
       set_origins(value, &o.cors);
     } else if (section == "cors" && key == "credentials") {
@@ -139,6 +156,8 @@ Result<Config> parse_command_line(const std::vector<std::string>& args) {
       s = parse_level(v, &o.log_level);
     } else if (a == "--max-connections") {
       s = parse_number("--max-connections", v, &o.max_connections);
+    } else if (a == "--sync") {
+      s = add_sync("--sync ", v, &o);
     } else if (a == "--cors-origins") {
       set_origins(v, &o.cors);
     } else {
@@ -155,8 +174,10 @@ std::string usage() {
   return R"(divan: a CouchDB-style replicating document database
 
 Usage: divan [serve] [options]
+       divan replicate SOURCE TARGET [options]   (see divan replicate --help)
 
-Serves CouchDB's HTTP API over the databases in a data folder.
+Serves CouchDB's HTTP API over the databases in a data folder, and runs the
+replications of its _replicator database.
 
 Options:
   --bind ADDRESS          address to listen on (default 127.0.0.1)
@@ -166,6 +187,8 @@ Options:
   --log-level LEVEL       error, warn, info (default: one line per request), debug
   --max-connections N     connections served at once (default 2048)
   --cors-origins LIST     enable CORS for these origins (comma-separated, * for any)
+  --sync DB=URL           keep local database DB in sync with the database at URL,
+                          both ways, continuously (repeatable)
   --help                  this text
   --version               divan's version
 )";

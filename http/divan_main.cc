@@ -1,4 +1,5 @@
-// The divan binary: `divan serve` (the default) runs the HTTP server.
+// The divan binary: `divan serve` (the default) runs the HTTP server;
+// `divan replicate SOURCE TARGET` runs one replication.
 #include <pthread.h>
 #include <signal.h>
 
@@ -8,12 +9,16 @@
 #include <vector>
 
 #include "http/config.h"
+#include "http/replicate_command.h"
 #include "http/server.h"
 #include "http/version.h"
 
 int main(int argc, char** argv) {
   using namespace divan::http;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "replicate") {
+    return run_replicate_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
   auto config = parse_command_line(args);
   if (!config.is_ok()) {
     std::fprintf(stderr, "divan: %s\nTry 'divan --help'.\n", config.status().reason().c_str());

@@ -15,6 +15,9 @@ void handle_up(Ctx& ctx);
 void handle_all_dbs(Ctx& ctx);
 void handle_uuids(Ctx& ctx);
 void handle_session(Ctx& ctx);
+void handle_replicate(Ctx& ctx);
+void handle_active_tasks(Ctx& ctx);
+void handle_scheduler(Ctx& ctx, const std::string& what);  // jobs, docs
 
 // handlers_db.cc: /{db} and its maintenance endpoints
 void handle_db(Ctx& ctx, const std::string& db);  // PUT, GET, HEAD, DELETE, POST

@@ -16,6 +16,8 @@ void route_server(Ctx& ctx, const std::string& name) {
   if (name == "_up") return handle_up(ctx);
   if (name == "_uuids") return handle_uuids(ctx);
   if (name == "_session") return handle_session(ctx);
+  if (name == "_replicate") return handle_replicate(ctx);
+  if (name == "_active_tasks") return handle_active_tasks(ctx);
   ctx.error(HttpError::bad_request("Unknown server endpoint: " + name));
 }
 
@@ -60,6 +62,7 @@ void route(Ctx& ctx) {
   const std::string& first = p[0];
   if (!first.empty() && first[0] == '_' && !is_system_db(first)) {
     if (p.size() == 1) return route_server(ctx, first);
+    if (first == "_scheduler" && p.size() == 2) return handle_scheduler(ctx, p[1]);
     return ctx.error(HttpError::not_found("missing"));
   }
   route_db(ctx, first, p);

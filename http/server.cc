@@ -11,7 +11,9 @@
 #include <functional>
 #include <thread>
 
+#include "divan/http_peer.h"
 #include "http/context.h"
+#include "http/json.h"
 #include "http/router.h"
 
 namespace divan::http {
@@ -108,6 +110,9 @@ Server::Server(const ServerOptions& options, std::unique_ptr<DataDir> data_dir)
 
 Server::~Server() {
   stop();
+  // The _replicator watcher before the scheduler it starts jobs on.
+  replicator_db_.reset();
+  scheduler_.reset();
   std::lock_guard<std::mutex> lock(background_mu_);
   for (auto& t : background_) t.join();
 }
@@ -119,6 +124,11 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options) {
   if (!dir.is_ok()) return dir.status();
   std::unique_ptr<Server> server(new Server(options, std::move(dir.value())));
   server->install_handlers();
+  SchedulerOptions so;
+  so.replicator_id = server->data_dir_->uuid();
+  so.initial_backoff = options.replication_initial_backoff;
+  so.max_backoff = options.replication_max_backoff;
+  server->scheduler_ = std::make_unique<ReplicationScheduler>(peer_factory(*server->data_dir_), so);
 
   httplib::Server& h = *server->http_;
   // Remember the listening socket: cpp-httplib listens with a backlog of 5,
@@ -136,6 +146,12 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options) {
   }
   if (server->listen_fd_ >= 0) ::listen(server->listen_fd_, 1024);
   server->port_ = port;
+  if (Status s = server->write_sync_jobs(); !s.is_ok()) return s;
+  if (options.replicator_db) {
+    auto rdb = ReplicatorDatabase::start(*server->data_dir_, *server->scheduler_);
+    if (!rdb.is_ok()) return rdb.status();
+    server->replicator_db_ = std::move(*rdb);
+  }
   return server;
 }
 
@@ -224,6 +240,53 @@ void Server::install_handlers() {
   });
 }
 
+Status Server::write_sync_jobs() {
+  if (options_.sync.empty()) return Status::ok();
+  auto replicator = data_dir_->open_database("_replicator");
+  if (!replicator.is_ok() && replicator.status().code() == ErrorCode::kNotFound) {
+    replicator = data_dir_->create_database("_replicator");
+  }
+  if (!replicator.is_ok()) return replicator.status();
+  for (const auto& [name, url] : options_.sync) {
+    auto local = data_dir_->open_database(name);
+    if (!local.is_ok() && local.status().code() == ErrorCode::kNotFound) {
+      local = data_dir_->create_database(name);
+    }
+    if (!local.is_ok()) return local.status();
+    // Pull, and push (which makes the remote database if it is missing).
+    for (bool pull : {true, false}) {
+      JsonWriter w;
+      w.start_object();
+      w.key("source").string(pull ? url : name);
+      w.key("target").string(pull ? name : url);
+      w.key("continuous").boolean(true);
+      if (!pull) w.key("create_target").boolean(true);
+      w.end_object();
+      std::string spec = w.take();
+      std::string id = "sync:" + name + (pull ? ":pull" : ":push");
+      // Rewritten only when the pair changed, so a restart keeps the
+      // document's state and the job resumes from its checkpoint.
+      auto existing = (*replicator)->get(id);
+      if (existing.is_ok()) {
+        auto same = parse_replication_spec(existing->body);
+        auto want = parse_replication_spec(spec);
+        if (same.is_ok() && want.is_ok() && same->source.url == want->source.url &&
+            same->target.url == want->target.url && same->options.continuous) {
+          continue;
+        }
+      }
+      PutOptions put;
+      put.id = id;
+      if (existing.is_ok()) put.rev = existing->rev;
+      auto written = (*replicator)->put(spec, put);
+      if (!written.is_ok()) return written.status();
+      log(LogLevel::kInfo, "sync: " + id + " " + redact_url(pull ? url : name) + " -> " +
+                               redact_url(pull ? name : url));
+    }
+  }
+  return Status::ok();
+}
+
 Status Server::run() {
   if (stopping_) return Status::ok();
   log(LogLevel::kInfo, "listening on http://" + options_.bind + ":" + std::to_string(port_));
@@ -237,6 +300,8 @@ void Server::stop() {
   // Stop accepting first, so a feed that ends now does not hand its
   // connection back to a keep-alive wait that outlives the server.
   http_->stop();
+  // Replications end too (a one-shot POST /_replicate answers at once).
+  for (const auto& job : scheduler_->jobs()) (void)scheduler_->cancel(job.id);
   std::lock_guard<std::mutex> lock(feeds_mu_);
   for (FeedWaiter* w : feeds_) w->wake();
 }

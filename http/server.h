@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 #include <string>
@@ -26,6 +27,7 @@
 
 #include "divan/data_dir.h"
 #include "divan/options.h"
+#include "divan/replication_scheduler.h"
 #include "divan/status.h"
 
 namespace httplib {
@@ -70,6 +72,20 @@ struct ServerOptions {
 
   CorsOptions cors;
   LogLevel log_level = LogLevel::kInfo;
+
+  // Run the replications described in the `_replicator` database (made if
+  // missing), resuming unfinished ones at start.
+  bool replicator_db = true;
+  // Backoff of replication retries after transient errors (doubling from
+  // the first to the largest wait).
+  std::chrono::milliseconds replication_initial_backoff{250};
+  std::chrono::milliseconds replication_max_backoff{std::chrono::minutes(5)};
+
+  // Keep local databases in sync with remote ones, both ways: local name ->
+  // database URL. Each pair becomes two continuous jobs in `_replicator`
+  // (documents "sync:<name>:pull" and "sync:<name>:push"), so they run
+  // across restarts and show in _scheduler/docs.
+  std::map<std::string, std::string> sync;
 };
 
 // Wakes one waiting feed: set by database change callbacks, by its own
@@ -104,6 +120,8 @@ class Server {
   bool stopping() const { return stopping_.load(); }
 
   DataDir& data_dir() { return *data_dir_; }
+  // Runs POST /_replicate and _replicator jobs.
+  ReplicationScheduler& scheduler() { return *scheduler_; }
   const ServerOptions& options() const { return options_; }
 
   // Open feeds register so stop() can wake them.
@@ -119,9 +137,15 @@ class Server {
  private:
   Server(const ServerOptions& options, std::unique_ptr<DataDir> data_dir);
   void install_handlers();
+  // Writes the `_replicator` documents of options_.sync.
+  Status write_sync_jobs();
 
   const ServerOptions options_;
   std::unique_ptr<DataDir> data_dir_;
+  // Declared after data_dir_, so destroyed (jobs cancelled and joined)
+  // before the databases close.
+  std::unique_ptr<ReplicationScheduler> scheduler_;
+  std::unique_ptr<ReplicatorDatabase> replicator_db_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   int listen_fd_ = -1;

@@ -64,7 +64,10 @@ class Replication::Impl {
         set_state(ReplicationState::kCompleted, Status::ok());
         return result();
       }
-      if (!s.transient()) {
+      // A one-shot run ends on an error retrying cannot fix. A continuous
+      // one is retried whatever the error, as CouchDB's scheduler does: a
+      // missing database may be made, a password fixed, a peer upgraded.
+      if (!s.transient() && !o_.continuous) {
         set_state(ReplicationState::kFailed, s);
         return s;
       }

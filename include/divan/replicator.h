@@ -79,7 +79,8 @@ struct ReplicationOptions {
   // Transient errors (connection refused or broken, timeouts, 5xx) are
   // retried with exponential backoff from the last checkpoint: the first
   // wait is initial_backoff, doubling up to max_backoff. A one-shot run
-  // gives up after max_retries in a row; a continuous run never does.
+  // gives up after max_retries in a row, and at once on other errors; a
+  // continuous run retries every error and never gives up.
   std::chrono::milliseconds initial_backoff{250};
   std::chrono::milliseconds max_backoff{std::chrono::minutes(5)};
   int max_retries = 5;
@@ -125,8 +126,7 @@ class Replication {
 
   // Replicates. A one-shot run returns when the target has everything the
   // source had when the run read its last batch; a continuous run returns
-  // only after cancel() (with the state kCancelled and an ok result) or on
-  // an error retrying cannot fix. Errors: the peer's (not_found for a
+  // only after cancel() (with the state kCancelled and an ok result). Errors: the peer's (not_found for a
   // missing database, unauthorized, forbidden, bad_request for a peer that
   // is not a CouchDB-style server), io_error after max_retries transient
   // failures, bad_request for a malformed answer. A failed run leaves the

@@ -70,14 +70,15 @@ TEST_SUITE("http") {
     CHECK(missing.status == 404);
     CHECK(missing.body == "{\"error\":\"not_found\",\"reason\":\"Database does not exist.\"}\n");
 
-    CHECK(s.get("/_all_dbs").body == "[\"a/b\",\"db1\"]\n");
+    // _replicator is made at start, as CouchDB's single-node set-up does.
+    CHECK(s.get("/_all_dbs").body == "[\"_replicator\",\"a/b\",\"db1\"]\n");
     CHECK(s.get("/_all_dbs?descending=true&limit=1").body == "[\"db1\"]\n");
     CHECK(s.get("/_all_dbs?startkey=%22b%22").body == "[\"db1\"]\n");
 
     CHECK(s.request("DELETE", "/db1?rev=1-abc").status == 400);
     CHECK(s.del("/db1").status == 200);
     CHECK(s.del("/db1").status == 404);
-    CHECK(s.get("/_all_dbs").body == "[\"a/b\"]\n");
+    CHECK(s.get("/_all_dbs").body == "[\"_replicator\",\"a/b\"]\n");
   }
 
   TEST_CASE("a bodiless PUT or DELETE, as curl sends them, is answered at once") {

@@ -6,70 +6,16 @@
 #include <map>
 
 #include "divan/data_dir.h"
+#include "local_side.h"
 #include "scenarios.h"
 #include "test_util.h"
 
 using namespace divan;
+using divan::testing::LocalSide;
 using divan::testing::Side;
 using divan::testing::TempDir;
 
 namespace {
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + v[i];
-  return out + "]";
-}
-
-class LocalSide final : public Side {
- public:
-  LocalSide(DataDir& dir, std::string name, bool create = true) : dir_(dir), name_(std::move(name)) {
-    if (create) REQUIRE(dir_.create_database(name_).is_ok());
-  }
-  std::shared_ptr<Database> db() {
-    auto db = dir_.open_database(name_);
-    REQUIRE(db.is_ok());
-    return *db;
-  }
-  std::unique_ptr<Peer> peer() override { return make_local_peer(dir_, name_); }
-  std::string put(const std::string& json) override {
-    auto r = db()->put(json);
-    INFO(json << " " << r.status().to_string());
-    REQUIRE(r.is_ok());
-    return r->rev;
-  }
-  void put_replicated(const std::string& json) override {
-    PutOptions o;
-    o.new_edits = false;
-    auto r = db()->put(json, o);
-    INFO(r.status().to_string());
-    REQUIRE(r.is_ok());
-  }
-  std::string leaves(const std::string& id) override {
-    GetOptions o;
-    o.conflicts = true;
-    o.deleted_conflicts = true;
-    o.deleted = true;
-    auto d = db()->get(id, o);
-    if (!d.is_ok()) return "missing";
-    return d->rev + " " + join(d->conflicts) + " " + join(d->deleted_conflicts);
-  }
-  std::vector<std::string> ids() override {
-    auto c = db()->changes({});
-    REQUIRE(c.is_ok());
-    std::vector<std::string> out;
-    for (const auto& row : c->rows) out.push_back(row.id);
-    return out;
-  }
-  std::string get_local(const std::string& id) override {
-    auto d = db()->get("_local/" + id);
-    return d.is_ok() ? d->to_json() : "";
-  }
-
- private:
-  DataDir& dir_;
-  std::string name_;
-};
 
 struct Fixture {
   TempDir tmp;
@@ -354,6 +300,26 @@ TEST_SUITE("replicator") {
     runner.join();
     CHECK(done);
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+    CHECK((*job)->state() == ReplicationState::kCancelled);
+  }
+
+  TEST_CASE("a continuous replication retries even a missing target, and copies once it exists") {
+    Fixture f;
+    LocalSide a(*f.dir, "a");
+    a.put(R"({"_id":"x"})");
+    ReplicationOptions o = fast_retries();
+    o.continuous = true;
+    o.feed_wait = std::chrono::milliseconds(100);
+    auto job = Replication::create(a.peer(), make_local_peer(*f.dir, "later"), o);
+    REQUIRE(job.is_ok());
+    std::thread runner([&] { (void)(*job)->run(); });
+    CHECK(testing::eventually([&] { return (*job)->stats().retries >= 2; }));
+    CHECK((*job)->state() != ReplicationState::kFailed);
+    CHECK((*job)->last_error().code() == ErrorCode::kNotFound);
+    LocalSide later(*f.dir, "later");
+    CHECK(testing::eventually([&] { return later.leaves("x") != "missing"; }));
+    (*job)->cancel();
+    runner.join();
     CHECK((*job)->state() == ReplicationState::kCancelled);
   }
 

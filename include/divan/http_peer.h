@@ -1,0 +1,92 @@
+// divan/http_peer.h: a replication peer that is a database on a remote
+// CouchDB-style server, reached over HTTP.
+//
+// make_http_peer() speaks CouchDB's HTTP API (GET /db, _changes,
+// _revs_diff, _bulk_get, _bulk_docs, _local documents) to the database
+// named by a URL, so the replicator (divan/replicator.h) can copy to and
+// from CouchDB, PouchDB Server or another divan. Only in builds with HTTP
+// (-Dhttp=enabled, the default).
+//
+//   auto source = make_http_peer("http://bob:secret@127.0.0.1:5984/albums");
+//   if (!source.is_ok()) ...;  // a malformed URL
+//   Result<PeerInfo> info = (*source)->info();  // the first network use
+//
+// Thread-safety: as for every Peer (divan/peer.h): one thread at a time,
+// except interrupt(), which any thread may call. Distinct peers are
+// independent, even for the same URL (each has its own connection).
+//
+// interrupt() returns once a call in progress has returned (at once, as
+// the connection is shut), except that a TCP connect in progress cannot be
+// cut short by cpp-httplib 0.11: that may take up to connect_timeout.
+// Later calls fail with io_error "interrupted" (not transient).
+//
+// Documents pass through as JSON text with numbers exactly as sent (1.50
+// stays 1.50, a 30-digit integer keeps its digits), so a replicated
+// document does not change on the way.
+
+#ifndef DIVAN_HTTP_PEER_H_
+#define DIVAN_HTTP_PEER_H_
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "divan/peer.h"
+#include "divan/replication_scheduler.h"
+#include "divan/status.h"
+
+namespace divan {
+
+struct HttpPeerOptions {
+  // Extra headers sent with every request (e.g. a proxy's or a cookie).
+  // Default: none.
+  std::map<std::string, std::string> headers;
+  // Basic auth credentials. When username is unset, the user and password
+  // of the URL (if any) are used instead. Default: unset.
+  std::optional<std::string> username, password;
+  // How long to wait for a TCP connection, and for each read or write of a
+  // request once connected (a longpoll's wait is kept alive by heartbeats,
+  // so it may last longer than request_timeout).
+  std::chrono::milliseconds connect_timeout{10000}, request_timeout{60000};
+};
+
+// A peer for the database named by `url`:
+// "http://[user:pass@]host[:port]/[prefix/]db", where the last path segment
+// is the database name, percent-encoded as CouchDB allows ("a%2Fb" is the
+// database "a/b") and any segments before it are a path prefix to the
+// server root (a server behind a reverse proxy). The port defaults to 80. A
+// trailing "/" is ignored. Nothing is sent until the first call.
+//
+// The peer's id() is the URL without its password, in a normal form
+// ("http://user@host:port/prefix/db", lower-case host, explicit port, the
+// path percent-encoded one way), with options.username in place of the
+// URL's user when set. A '@' in the path is taken as the end of the
+// credentials (so that a password with an unencoded '/' is never shown).
+//
+// Requests carry `Accept: application/json`, Basic auth when there are
+// credentials, and options.headers. A server without _bulk_get (404, 405,
+// 400 or 501 to it) is read with one GET ?open_revs=[...] per document
+// from then on.
+//
+// Errors: bad_request for a malformed URL (no database name, a bad port, a
+// query string or fragment) or an unsupported scheme ("https is not
+// supported yet"). Reasons never contain the password.
+Result<std::unique_ptr<Peer>> make_http_peer(std::string_view url,
+                                             const HttpPeerOptions& options = {});
+
+// `url` with any password replaced by "*****", for logs, errors and ids:
+// "http://bob:secret@host:5984/db" -> "http://bob:*****@host:5984/db". Text
+// that does not look like a URL with credentials is returned unchanged.
+std::string redact_url(std::string_view url);
+
+// The PeerFactory of a node with HTTP: URLs ("http://...") become HTTP
+// peers (with the endpoint's headers and credentials), anything else a
+// local database of `dir`, which must outlive the factory.
+PeerFactory peer_factory(DataDir& dir);
+
+}  // namespace divan
+
+#endif  // DIVAN_HTTP_PEER_H_
