@@ -108,4 +108,97 @@ function isDeepStrictEqual(a, b) {
   return require('node:util').isDeepStrictEqual(a, b);
 }
 
-module.exports = { localState, remoteState, localIds, remoteIds, assertSameDocs, mapLimit };
+// ------------------------------------------------- more than two databases
+
+// A database to compare with assertSameDocsAcross: a local PouchDB, or a
+// database on any CouchDB-style server read over plain HTTP.
+function localSide(name, db) {
+  return {
+    name,
+    ids: () => localIds(db),
+    rows: async (ids) => (await db.allDocs({ keys: ids })).rows,
+    state: (id, row) => localState(db, id, row),
+  };
+}
+
+function remoteSide(name, httpc, dbName) {
+  return {
+    name,
+    ids: () => remoteIds(httpc, dbName),
+    rows: async (ids) => (await httpc.json('POST', `/${dbName}/_all_docs`, { keys: ids })).rows,
+    state: (id, row) => remoteState(httpc, dbName, id, row),
+  };
+}
+
+// A leaf as `rev` or `rev (deleted)`, for diffs.
+const leafName = (l) => (l.missing ? `missing ${l.missing}` : l._rev + (l._deleted ? ' (deleted)' : ''));
+
+// The fields in which state `b` differs from state `a`, one line each,
+// naming both sides.
+function stateDiff(a, an, b, bn) {
+  const lines = [];
+  const show = (v) => JSON.stringify(v);
+  for (const key of ['missing', 'rev', 'deleted', 'conflicts', 'get']) {
+    if (!isDeepStrictEqual(a[key], b[key])) {
+      lines.push(`${key}: ${an} ${show(a[key])}, ${bn} ${show(b[key])}`);
+    }
+  }
+  const al = (a.leaves || []).map(leafName);
+  const bl = (b.leaves || []).map(leafName);
+  if (!isDeepStrictEqual(al, bl)) {
+    lines.push(`leaves (open_revs=all): ${an} ${show(al)}, ${bn} ${show(bl)}`);
+  } else if (!isDeepStrictEqual(a.leaves, b.leaves)) {
+    lines.push(`leaves: same revs, other bodies or _revisions: ${an} ${show(a.leaves)}, ` +
+               `${bn} ${show(b.leaves)}`);
+  }
+  if (!isDeepStrictEqual(a.doc, b.doc) && isDeepStrictEqual(a.rev, b.rev)) {
+    lines.push(`winning body: ${an} ${show(a.doc)}, ${bn} ${show(b.doc)}`);
+  }
+  return lines;
+}
+
+// Asserts that all `sides` (localSide / remoteSide, at least two) hold the
+// same documents and, for each, the same winner, deleted state, body,
+// history, _conflicts and leaves. On failure the message lists, per
+// document, each field that differs from the first side. Returns the
+// states of each side, keyed by side name and then by doc id.
+async function assertSameDocsAcross(sides) {
+  const idLists = await Promise.all(sides.map((s) => s.ids()));
+  const ids = [...new Set(idLists.flat())].sort();
+  const problems = [];
+  sides.forEach((s, k) => {
+    const have = new Set(idLists[k]);
+    const lacking = ids.filter((id) => !have.has(id));
+    if (lacking.length) {
+      problems.push(`${s.name} lacks ${lacking.length} of ${ids.length} docs: ` +
+                    lacking.slice(0, 10).map((id) => JSON.stringify(id)).join(', '));
+    }
+  });
+  const rows = await Promise.all(sides.map((s) => s.rows(ids)));
+  sides.forEach((s, k) => {
+    assert.equal(rows[k].length, ids.length, `${s.name}: _all_docs with ${ids.length} keys ` +
+                 `answered ${rows[k].length} rows`);
+  });
+  const states = await mapLimit(ids, 8, (id, i) => Promise.all(sides.map((s, k) => s.state(id, rows[k][i]))));
+  let differing = 0;
+  states.forEach((perSide, i) => {
+    const lines = [];
+    for (let k = 1; k < sides.length; k++) {
+      lines.push(...stateDiff(perSide[0], sides[0].name, perSide[k], sides[k].name));
+    }
+    if (!lines.length) return;
+    differing++;
+    if (differing <= 8) problems.push(`${JSON.stringify(ids[i])}:\n      ` + lines.join('\n      '));
+  });
+  if (differing > 8) problems.push(`... and ${differing - 8} more documents differ`);
+  if (problems.length) {
+    assert.fail(`${sides.map((s) => s.name).join(', ')} disagree (${differing} of ${ids.length} ` +
+                `documents differ):\n    ` + problems.join('\n    '));
+  }
+  const out = {};
+  sides.forEach((s, k) => { out[s.name] = Object.fromEntries(states.map((st) => [st[k].id, st[k]])); });
+  return out;
+}
+
+module.exports = { localState, remoteState, localIds, remoteIds, assertSameDocs, mapLimit,
+                   localSide, remoteSide, assertSameDocsAcross };
