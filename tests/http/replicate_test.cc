@@ -304,7 +304,7 @@ TEST_SUITE("http") {
     CHECK(status6 == 0);
   }
 
-  TEST_CASE("a source answering garbage fails the replication and leaves target and checkpoint alone") {
+  TEST_CASE("a source answering garbage or 401 fails the replication and leaves target and checkpoint alone") {
     // A fake CouchDB whose _changes answer is not JSON.
     httplib::Server fake;
     fake.Get("/", [](const httplib::Request&, httplib::Response& res) {
@@ -320,6 +320,11 @@ TEST_SUITE("http") {
     fake.Get("/db/_changes", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(R"({"results":[{"seq":"1-a","id":"x","changes":[{"rev":"1-)", "application/json");
     });
+    // And one whose database wants credentials the request does not have.
+    fake.Get("/locked", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 401;
+      res.set_content(R"({"error":"unauthorized","reason":"Name or password is incorrect."})", "application/json");
+    });
     int port = fake.bind_to_any_port("127.0.0.1");
     std::thread t([&] { fake.listen_after_bind(); });
     LocalDir local;
@@ -328,12 +333,20 @@ TEST_SUITE("http") {
     REQUIRE(source.is_ok());
     auto job = Replication::create(std::move(*source), dst.peer(), quick());
     auto r = (*job)->run();
+    auto locked = make_http_peer("http://bob:wrong@127.0.0.1:" + std::to_string(port) + "/locked");
+    REQUIRE(locked.is_ok());
+    auto job2 = Replication::create(std::move(*locked), dst.peer(), quick());
+    auto r2 = (*job2)->run();
     fake.stop();
     t.join();
     REQUIRE_FALSE(r.is_ok());
     CHECK(r.status().code() == ErrorCode::kBadRequest);
     CHECK(dst.ids().empty());
     CHECK(dst.get_local((*job)->replication_id()).empty());
+    REQUIRE_FALSE(r2.is_ok());
+    CHECK(r2.status().code() == ErrorCode::kUnauthorized);
+    CHECK((*job2)->stats().retries == 0);
+    CHECK(r2.status().reason().find("wrong") == std::string::npos);  // no password in errors
   }
 }
 
