@@ -37,13 +37,14 @@ bool percent_decode(std::string_view s, std::string* out, bool plus_is_space) {
   return true;
 }
 
-std::string percent_encode(std::string_view s) {
+std::string percent_encode(std::string_view s, std::string_view also_plain) {
   static const char kHex[] = "0123456789ABCDEF";
   std::string out;
+  out.reserve(s.size());
   for (unsigned char c : s) {
     bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '_' || c == '.' || c == '~' || c == '$' || c == '(' ||
-                 c == ')' || c == '+';
+                 c == '-' || c == '_' || c == '.' || c == '~' ||
+                 also_plain.find(static_cast<char>(c)) != std::string_view::npos;
     if (plain) {
       out.push_back(static_cast<char>(c));
     } else {

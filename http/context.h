@@ -92,8 +92,10 @@ class Ctx {
 // Percent-decodes `s` (no '+' to space: that is for query strings).
 // Returns false on a malformed escape.
 bool percent_decode(std::string_view s, std::string* out, bool plus_is_space = false);
-// Percent-encodes a path segment (for Location headers).
-std::string percent_encode(std::string_view s);
+// Percent-encodes a path segment: every byte but the unreserved ones
+// (letters, digits, "-_.~") and those in `also_plain`. The default keeps
+// "$()+" readable in Location headers, as CouchDB does.
+std::string percent_encode(std::string_view s, std::string_view also_plain = "$()+");
 
 }  // namespace divan::http
 

@@ -2,7 +2,6 @@
 // GET /_scheduler/jobs and GET /_scheduler/docs (CouchDB §6.13-6.14).
 #include <rapidjson/document.h>
 
-#include <ctime>
 
 #include "divan/http_peer.h"
 #include "divan/replication_scheduler.h"
@@ -11,15 +10,6 @@
 
 namespace divan::http {
 namespace {
-
-std::string iso_time(std::int64_t micros) {
-  std::time_t t = static_cast<std::time_t>(micros / 1000000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // A sequence (JSON text) as a JSON value, or null when it is not JSON.
 void seq(JsonWriter& w, const std::string& json) {
@@ -47,6 +37,23 @@ void job_info(JsonWriter& w, const ReplicationJobInfo& job) {
   seq(w, s.source_update_seq);
   if (!job.error.is_ok()) w.key("error").string(job.error.to_string());
   w.end_object();
+}
+
+// The members _active_tasks and _scheduler/jobs share.
+void job_fields(Ctx& ctx, JsonWriter& w, const ReplicationJobInfo& job) {
+  if (job.doc_id.empty()) {
+    w.key("database").null();
+    w.key("doc_id").null();
+  } else {
+    w.key("database").string("_replicator");
+    w.key("doc_id").string(job.doc_id);
+  }
+  w.key("pid").string(job.id);
+  w.key("node").string("divan@" + ctx.server().options().bind);
+  w.key("source").string(job.source);
+  w.key("target").string(job.target);
+  w.key("user").null();
+  w.key("continuous").boolean(job.continuous);
 }
 
 bool only_get(Ctx& ctx) {
@@ -120,20 +127,8 @@ void handle_active_tasks(Ctx& ctx) {
     const ReplicationStats& s = job.stats;
     w.start_object();
     w.key("type").string("replication");
-    w.key("node").string("divan@" + ctx.server().options().bind);
-    w.key("pid").string(job.id);
     w.key("replication_id").string(job.id);
-    if (job.doc_id.empty()) {
-      w.key("doc_id").null();
-      w.key("database").null();
-    } else {
-      w.key("doc_id").string(job.doc_id);
-      w.key("database").string("_replicator");
-    }
-    w.key("source").string(job.source);
-    w.key("target").string(job.target);
-    w.key("continuous").boolean(job.continuous);
-    w.key("user").null();
+    job_fields(ctx, w, job);
     w.key("docs_read").number(s.docs_read);
     w.key("docs_written").number(s.docs_written);
     w.key("doc_write_failures").number(s.doc_write_failures);
@@ -167,27 +162,15 @@ void handle_scheduler(Ctx& ctx, const std::string& what) {
     for (const ReplicationJobInfo& job : jobs) {
       w.start_object();
       w.key("id").string(job.id);
-      if (job.doc_id.empty()) {
-        w.key("database").null();
-        w.key("doc_id").null();
-      } else {
-        w.key("database").string("_replicator");
-        w.key("doc_id").string(job.doc_id);
-      }
-      w.key("pid").string(job.id);
-      w.key("node").string("divan@" + ctx.server().options().bind);
-      w.key("source").string(job.source);
-      w.key("target").string(job.target);
-      w.key("user").null();
+      job_fields(ctx, w, job);
       w.key("state").string(std::string(replication_state_name(job.state)));
-      w.key("continuous").boolean(job.continuous);
       w.key("info");
       job_info(w, job);
       w.key("history").start_array();
-      w.start_object().key("timestamp").string(iso_time(job.start_time)).key("type").string("started").end_object();
+      w.start_object().key("timestamp").string(iso8601_utc(job.start_time)).key("type").string("started").end_object();
       w.end_array();
-      w.key("start_time").string(iso_time(job.start_time));
-      w.key("last_updated").string(iso_time(job.update_time));
+      w.key("start_time").string(iso8601_utc(job.start_time));
+      w.key("last_updated").string(iso8601_utc(job.update_time));
       w.end_object();
     }
     w.end_array();

@@ -34,21 +34,7 @@ bool is_host_char(char c) {
 
 }  // namespace
 
-std::string encode_component(std::string_view s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string encode_component(std::string_view s) { return percent_encode(s, ""); }
 
 std::string PeerUrl::host_header() const {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;

@@ -66,11 +66,16 @@ std::string replication_id(const std::string& replicator_id, const std::string& 
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(sb.GetString(), sb.GetSize(), md, &len, EVP_md5(), nullptr);
+  return to_hex(md, len);
+}
+
+std::string to_hex(const unsigned char* data, std::size_t n) {
   static const char kHex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
+  out.reserve(2 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += kHex[data[i] >> 4];
+    out += kHex[data[i] & 15];
   }
   return out;
 }

@@ -48,6 +48,9 @@ Result<ReplicationLog> parse_log(std::string_view json);
 std::optional<std::string> choose_start_seq(const ReplicationLog& source,
                                             const ReplicationLog& target);
 
+// Lowercase hex of `n` bytes (replication ids, session ids).
+std::string to_hex(const unsigned char* data, std::size_t n);
+
 // RFC 1123 date of a Unix time in microseconds: "Tue, 05 Mar 2024 10:00:00 GMT".
 std::string rfc1123_date(std::int64_t micros);
 

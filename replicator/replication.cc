@@ -369,13 +369,7 @@ class Replication::Impl {
   std::string new_session_id() {
     unsigned char b[16];
     random_->fill(b, sizeof b);
-    static const char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : b) {
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-    return out;
+    return replicator::to_hex(b, sizeof b);
   }
 
   std::unique_ptr<Peer> source_;

@@ -14,7 +14,6 @@
 #include <rapidjson/writer.h>
 
 #include <condition_variable>
-#include <ctime>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -39,15 +38,6 @@ std::string spec_key(const rapidjson::Value& doc) {
   }
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
-}
-
-std::string rfc3339(std::int64_t micros) {
-  std::time_t t = static_cast<std::time_t>(micros / 1000000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string_view state_for_doc(ReplicationState s) {
@@ -215,7 +205,7 @@ class ReplicatorDatabase::Impl : public std::enable_shared_from_this<Impl> {
         return;  // already says so
       }
       set("_replication_state", str(state));
-      set("_replication_state_time", str(rfc3339(Clock::system()->now_micros())));
+      set("_replication_state_time", str(iso8601_utc(Clock::system()->now_micros())));
       if (!job_id.empty()) set("_replication_id", str(job_id.substr(0, job_id.find('+'))));
       d.RemoveMember("_replication_state_reason");
       d.RemoveMember("_replication_stats");

@@ -2,6 +2,7 @@
 // by id (see divan/replication_scheduler.h).
 
 #include <condition_variable>
+#include <ctime>
 #include <list>
 #include <map>
 #include <mutex>
@@ -10,6 +11,15 @@
 #include "divan/replication_scheduler.h"
 
 namespace divan {
+
+std::string iso8601_utc(std::int64_t micros) {
+  std::time_t t = static_cast<std::time_t>(micros / 1000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 PeerFactory local_peer_factory(DataDir& dir) {
   return [&dir](const PeerEndpoint& e) -> Result<std::unique_ptr<Peer>> {

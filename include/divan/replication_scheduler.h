@@ -60,6 +60,10 @@ Result<ReplicationSpec> parse_replication_spec(std::string_view json);
 // cannot reach (e.g. a URL in a build without HTTP).
 using PeerFactory = std::function<Result<std::unique_ptr<Peer>>(const PeerEndpoint&)>;
 
+// A Unix time in microseconds as "2026-11-26T09:00:00Z", the form
+// `_scheduler` and `_replicator` documents show times in.
+std::string iso8601_utc(std::int64_t micros);
+
 // A PeerFactory for local database names only (what an embedded build
 // without HTTP can reach).
 PeerFactory local_peer_factory(DataDir& dir);

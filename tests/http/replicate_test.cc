@@ -15,16 +15,6 @@ using namespace divan::testing;
 
 namespace {
 
-struct LocalDir {
-  TempDir tmp;
-  std::unique_ptr<DataDir> dir;
-  LocalDir() {
-    auto d = DataDir::open(tmp.path());
-    REQUIRE(d.is_ok());
-    dir = std::move(*d);
-  }
-};
-
 ReplicationOptions quick(std::uint64_t batch = 500) {
   ReplicationOptions o;
   o.replicator_id = "test";

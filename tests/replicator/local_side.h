@@ -7,6 +7,7 @@
 
 #include "divan/data_dir.h"
 #include "scenarios.h"
+#include "test_util.h"
 
 namespace divan::testing {
 
@@ -17,6 +18,17 @@ inline std::string rev_list(std::vector<std::string> v) {
   for (std::size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + v[i];
   return out + "]";
 }
+
+// A fresh data folder in a temp folder, removed afterwards.
+struct LocalDir {
+  TempDir tmp;
+  std::unique_ptr<DataDir> dir;
+  LocalDir() {
+    auto d = DataDir::open(tmp.path());
+    REQUIRE(d.is_ok());
+    dir = std::move(*d);
+  }
+};
 
 class LocalSide final : public Side {
  public:

@@ -17,15 +17,7 @@ using divan::testing::TempDir;
 
 namespace {
 
-struct Fixture {
-  TempDir tmp;
-  std::unique_ptr<DataDir> dir;
-  Fixture() {
-    auto d = DataDir::open(tmp.path());
-    REQUIRE(d.is_ok());
-    dir = std::move(*d);
-  }
-};
+using Fixture = divan::testing::LocalDir;
 
 // A peer that passes every call to another, after asking `fault` whether
 // this call (named by method) should fail instead.

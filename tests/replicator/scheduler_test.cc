@@ -4,7 +4,7 @@
 
 #include "divan/data_dir.h"
 #include "divan/replication_scheduler.h"
-#include "scenarios.h"
+#include "local_side.h"
 #include "test_util.h"
 
 using namespace divan;
@@ -13,16 +13,9 @@ using divan::testing::TempDir;
 
 namespace {
 
-struct Node {
-  TempDir tmp;
-  std::unique_ptr<DataDir> dir;
+struct Node : divan::testing::LocalDir {
   std::unique_ptr<ReplicationScheduler> scheduler;
-  Node() {
-    auto d = DataDir::open(tmp.path());
-    REQUIRE(d.is_ok());
-    dir = std::move(*d);
-    start_scheduler();
-  }
+  Node() { start_scheduler(); }
   void start_scheduler() {
     SchedulerOptions o;
     o.replicator_id = dir->uuid();
