@@ -270,6 +270,20 @@ Status HttpPeer::error_from(const Reply& r, const char* method, const std::strin
   return Status::io_error("unexpected HTTP status: " + text);  // 1xx, 3xx, an odd 2xx
 }
 
+// CouchDB-style servers greet at their root with a JSON object holding a
+// "Welcome": {"couchdb":"Welcome"} from CouchDB, Cloudant and Sync
+// Gateway, {"express-pouchdb":"Welcome!"} from PouchDB Server.
+bool is_welcome(const rapidjson::Value& root) {
+  if (!root.IsObject()) return false;
+  for (const auto& m : root.GetObject()) {
+    if (m.value.IsString() && std::string_view(m.value.GetString(), m.value.GetStringLength())
+                                      .substr(0, 7) == "Welcome") {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<PeerInfo> HttpPeer::info() {
   // The server root first, once: it tells a CouchDB-style server from any
   // other web server, and gives the uuid and version.
@@ -281,7 +295,7 @@ Result<PeerInfo> HttpPeer::info() {
       return error_from(*r, "GET", url_.root_path, false);
     }
     auto d = http::parse_json(r->body);
-    if (r->status != 200 || !d.is_ok() || get_member(*d, "couchdb") == nullptr) {
+    if (r->status != 200 || !d.is_ok() || !is_welcome(*d)) {
       return Status::bad_request(redacted_ + " is not a CouchDB-style server");
     }
     root_.server_uuid = get_string(*d, "uuid").value_or("");

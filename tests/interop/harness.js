@@ -212,7 +212,8 @@ function withTimeout(promise, ms, what) {
 
 // Runs `tests` ([{name, fn, timeoutMs}]) one after another. A test fails if
 // it throws, times out, or PouchDB received an unexpected error answer from
-// divan while it ran. Returns the number of failures.
+// divan while it ran. A test that throws notRun(...) (a test it builds on
+// failed) counts as failed, in one line. Returns the number of failures.
 async function runTests(tests, { server, log }) {
   let passed = 0;
   let failed = 0;
@@ -237,6 +238,10 @@ async function runTests(tests, { server, log }) {
       continue;
     }
     failed++;
+    if (error.notRun) {  // a test it builds on failed: nothing to show
+      console.log(`FAIL - ${t.name}: not run, ${error.message}`);
+      continue;
+    }
     console.log(`FAIL - ${t.name} (${ms} ms)`);
     console.log(indent(describeError(error), '    '));
     const bad = log.unexpected(mark);
@@ -273,6 +278,14 @@ function describeError(err) {
   return text;
 }
 
+// The error for a test that cannot run because `why` (e.g. a test it
+// builds on failed).
+function notRun(why) {
+  const err = new Error(why);
+  err.notRun = true;
+  return err;
+}
+
 function indent(text, prefix) {
   return String(text).split('\n').map((l) => prefix + l).join('\n');
 }
@@ -281,4 +294,4 @@ function makeTempDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'divan-interop-'));
 }
 
-module.exports = { startDivan, RequestLog, Http, docPath, waitFor, runTests, makeTempDir };
+module.exports = { startDivan, RequestLog, Http, docPath, waitFor, runTests, notRun, makeTempDir };
