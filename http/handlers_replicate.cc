@@ -22,10 +22,8 @@ void seq(JsonWriter& w, const std::string& json) {
   }
 }
 
-// The statistics CouchDB's `_scheduler/jobs` calls `info`.
-void job_info(JsonWriter& w, const ReplicationJobInfo& job) {
-  const ReplicationStats& s = job.stats;
-  w.start_object();
+// A job's progress, in the members _active_tasks and _scheduler/jobs share.
+void stats_fields(JsonWriter& w, const ReplicationStats& s) {
   w.key("revisions_checked").number(s.missing_checked);
   w.key("missing_revisions_found").number(s.missing_found);
   w.key("docs_read").number(s.docs_read);
@@ -35,6 +33,12 @@ void job_info(JsonWriter& w, const ReplicationJobInfo& job) {
   seq(w, s.end_last_seq);
   w.key("source_seq");
   seq(w, s.source_update_seq);
+}
+
+// The statistics CouchDB's `_scheduler/jobs` calls `info`.
+void job_info(JsonWriter& w, const ReplicationJobInfo& job) {
+  w.start_object();
+  stats_fields(w, job.stats);
   if (!job.error.is_ok()) w.key("error").string(job.error.to_string());
   w.end_object();
 }
@@ -129,18 +133,10 @@ void handle_active_tasks(Ctx& ctx) {
     w.key("type").string("replication");
     w.key("replication_id").string(job.id);
     job_fields(ctx, w, job);
-    w.key("docs_read").number(s.docs_read);
-    w.key("docs_written").number(s.docs_written);
-    w.key("doc_write_failures").number(s.doc_write_failures);
-    w.key("missing_revisions_found").number(s.missing_found);
-    w.key("revisions_checked").number(s.missing_checked);
+    stats_fields(w, s);
     w.key("changes_read").number(s.changes_read);
-    w.key("checkpointed_source_seq");
-    seq(w, s.end_last_seq);
     w.key("through_seq");
     seq(w, s.end_last_seq);
-    w.key("source_seq");
-    seq(w, s.source_update_seq);
     w.key("process_status").string(std::string(replication_state_name(job.state)));
     w.key("started_on").number(static_cast<std::uint64_t>(job.start_time / 1000000));
     w.key("updated_on").number(static_cast<std::uint64_t>(job.update_time / 1000000));
