@@ -8,7 +8,6 @@
 #include <rapidjson/writer.h>
 
 #include <ctime>
-#include <unordered_set>
 
 namespace divan::replicator {
 namespace {
@@ -17,13 +16,6 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // CouchDB keeps this many history entries in a checkpoint.
 constexpr std::size_t kMaxHistory = 50;
-
-std::string to_json(const rapidjson::Value& v) {
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  v.Accept(w);
-  return std::string(sb.GetString(), sb.GetSize());
-}
 
 std::string string_member(const rapidjson::Value& obj, const char* name) {
   auto it = obj.FindMember(name);
@@ -67,6 +59,13 @@ std::string replication_id(const std::string& replicator_id, const std::string& 
   unsigned int len = 0;
   EVP_Digest(sb.GetString(), sb.GetSize(), md, &len, EVP_md5(), nullptr);
   return to_hex(md, len);
+}
+
+std::string to_json(const rapidjson::Value& v) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  v.Accept(w);
+  return std::string(sb.GetString(), sb.GetSize());
 }
 
 std::string to_hex(const unsigned char* data, std::size_t n) {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <rapidjson/document.h>
+
 #include "divan/replicator.h"
 #include "divan/status.h"
 
@@ -47,6 +49,9 @@ Result<ReplicationLog> parse_log(std::string_view json);
 // nullopt when the two logs share no session (start from the beginning).
 std::optional<std::string> choose_start_seq(const ReplicationLog& source,
                                             const ReplicationLog& target);
+
+// A JSON value as compact JSON text (sequences are kept this way).
+std::string to_json(const rapidjson::Value& v);
 
 // Lowercase hex of `n` bytes (replication ids, session ids).
 std::string to_hex(const unsigned char* data, std::size_t n);

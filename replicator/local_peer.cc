@@ -132,10 +132,11 @@ class LocalPeer final : public Peer {
       }
       return failed;
     }
-    // One malformed or oversized document fails the whole call; write them
-    // one at a time so the others still land and each failure is named.
-    if (results.status().transient() || docs.size() == 1) {
-      if (docs.size() > 1) return results.status();
+    // A transient failure is the whole call's, to be retried. Otherwise one
+    // malformed or oversized document failed the whole call; write them one
+    // at a time so the others still land and each failure is named.
+    if (results.status().transient()) return results.status();
+    if (docs.size() == 1) {
       failed.push_back(DocResult{"", "", results.status()});
       return failed;
     }

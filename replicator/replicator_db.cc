@@ -54,8 +54,8 @@ std::string_view state_for_doc(ReplicationState s) {
 
 class ReplicatorDatabase::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(DataDir& dir, ReplicationScheduler& scheduler, std::string name, std::shared_ptr<Database> db)
-      : dir_(dir), scheduler_(scheduler), name_(std::move(name)), db_(std::move(db)) {}
+  Impl(ReplicationScheduler& scheduler, std::shared_ptr<Database> db)
+      : scheduler_(scheduler), db_(std::move(db)) {}
 
   void start() {
     std::weak_ptr<Impl> weak = weak_from_this();
@@ -230,9 +230,7 @@ class ReplicatorDatabase::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
-  DataDir& dir_;
   ReplicationScheduler& scheduler_;
-  const std::string name_;
   std::shared_ptr<Database> db_;
   Subscription sub_;
   std::thread worker_;
@@ -250,7 +248,7 @@ Result<std::unique_ptr<ReplicatorDatabase>> ReplicatorDatabase::start(DataDir& d
   if (!db && db.status().code() == ErrorCode::kNotFound) db = dir.create_database(db_name);
   if (!db && db.status().code() == ErrorCode::kFileExists) db = dir.open_database(db_name);
   if (!db) return db.status();
-  auto impl = std::make_shared<Impl>(dir, scheduler, std::move(db_name), std::move(*db));
+  auto impl = std::make_shared<Impl>(scheduler, std::move(*db));
   impl->start();
   return std::unique_ptr<ReplicatorDatabase>(new ReplicatorDatabase(std::move(impl)));
 }

@@ -3,20 +3,12 @@
 // supports), with a clear bad_request for anything else.
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "divan/replication_scheduler.h"
+#include "replicator/checkpoint.h"
 
 namespace divan {
 namespace {
-
-std::string to_json(const rapidjson::Value& v) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  v.Accept(w);
-  return std::string(sb.GetString(), sb.GetSize());
-}
 
 std::string str(const rapidjson::Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
 
@@ -129,7 +121,7 @@ Result<ReplicationSpec> parse_replication_spec(std::string_view json) {
     if (!since->value.IsString() && !since->value.IsUint64()) {
       return Status::bad_request("`since_seq` must be a sequence (a string or a number)");
     }
-    o.since_seq = to_json(since->value);
+    o.since_seq = replicator::to_json(since->value);
   }
   if (auto b = d.FindMember("worker_batch_size"); b != d.MemberEnd() && !b->value.IsNull()) {
     if (!b->value.IsUint64() || b->value.GetUint64() == 0) {
