@@ -147,10 +147,11 @@ int run_replicate_command(const std::vector<std::string>& args) {
     }
     dir = std::move(*opened);
   }
-  PeerFactory factory = [&dir](const PeerEndpoint& e) -> Result<std::unique_ptr<Peer>> {
-    if (is_url(e.url)) return make_http_peer(e.url);
-    return local_peer_factory(*dir)(e);
-  };
+  // The server's factory (URLs and local names); without a data folder
+  // both ends are URLs.
+  PeerFactory factory = dir ? peer_factory(*dir) : PeerFactory([](const PeerEndpoint& e) {
+    return make_http_peer(e.url);
+  });
   auto source = factory(r.source);
   auto target = source.is_ok() ? factory(r.target) : source.status();
   if (!source.is_ok() || !target.is_ok()) {
