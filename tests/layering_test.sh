@@ -19,6 +19,7 @@ check src/base      'storage/|rev/|changes/|db/|replicator/|http/|lmdb\.h|rapidj
 check src/storage   'rev/|changes/|db/|replicator/|http/|rapidjson|httplib' 'storage knows only base'
 check src/rev       'storage/|changes/|db/|replicator/|http/|lmdb\.h|rapidjson|httplib' 'rev trees are pure values'
 check src/changes   'storage/|db/|replicator/|http/|lmdb\.h|httplib' 'changes notification is pure'
+check src/auth      'storage/|rev/|changes/|db/|replicator/|http/|lmdb\.h|httplib' 'auth rules are pure'
 check src/db        'replicator/|http/|lmdb\.h|httplib' 'the core knows neither replicator nor http, and only storage includes lmdb.h'
 check include/divan 'lmdb\.h|rapidjson|httplib|openssl|storage/|rev/|changes/|db/' 'public headers carry no library or internal types'
 check replicator    'http/|httplib|lmdb\.h' 'the replicator does not know http'
