@@ -146,18 +146,3 @@ Result<PeerUrl> parse_peer_url(std::string_view url) {
 }
 
 }  // namespace divan::http
-
-namespace divan {
-
-std::string redact_url(std::string_view url) {
-  std::size_t scheme_end = url.find(http::kSchemeEnd);
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  std::size_t start = scheme_end + http::kSchemeEnd.size();
-  std::size_t at = http::userinfo_end(url, start);
-  if (at == std::string_view::npos) return std::string(url);
-  std::size_t colon = url.find(':', start);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);  // no password
-  return std::string(url.substr(0, colon + 1)) + "*****" + std::string(url.substr(at));
-}
-
-}  // namespace divan

@@ -1,6 +1,6 @@
 // The URL of a remote database, as make_http_peer() takes it, and the
 // percent-encoding of the paths and query values HttpPeer sends.
-// redact_url() (divan/http_peer.h) is defined here too.
+// redact_url() lives in the replicator layer (divan/replication_scheduler.h).
 #ifndef DIVAN_HTTP_PEER_URL_H_
 #define DIVAN_HTTP_PEER_URL_H_
 

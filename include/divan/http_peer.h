@@ -77,10 +77,9 @@ struct HttpPeerOptions {
 Result<std::unique_ptr<Peer>> make_http_peer(std::string_view url,
                                              const HttpPeerOptions& options = {});
 
-// `url` with any password replaced by "*****", for logs, errors and ids:
-// "http://bob:secret@host:5984/db" -> "http://bob:*****@host:5984/db". Text
-// that does not look like a URL with credentials is returned unchanged.
-std::string redact_url(std::string_view url);
+// redact_url(url), for logs, errors and ids, is declared in
+// divan/replication_scheduler.h (included above), with the replicator layer
+// that redacts `_replicator` documents.
 
 // The PeerFactory of a node with HTTP: URLs ("http://...") become HTTP
 // peers (with the endpoint's headers and credentials), anything else a

@@ -56,6 +56,36 @@ struct ReplicationSpec {
 // member of the wrong type, a filter or selector divan cannot run).
 Result<ReplicationSpec> parse_replication_spec(std::string_view json);
 
+// ---- Credentials as shown ----
+// A replication names secrets in three places: the password of a URL, an
+// `auth.<kind>.password` (basic, cookie) of an endpoint, and an endpoint's
+// Authorization or Cookie header. Whatever shows a replication (a
+// `_replicator` document read back, logs, job lists) shows each as "*****",
+// as CouchDB does. The functions are pure; any thread may call them.
+
+// `url` with its password (if any) replaced by "*****":
+// "http://bob:*****@host:5984/db". A string that does not look like a URL
+// with credentials is returned unchanged.
+std::string redact_url(std::string_view url);
+
+// A `_replicator` document (or a `POST /_replicate` body) as JSON text,
+// with the secrets of `source` and `target` (string or `{"url":...}` form)
+// replaced by "*****": URL passwords, every `auth.*.password`, and the
+// values of headers named Authorization or Cookie (in any case). Text that
+// is not a JSON object, or holds no secret, is returned unchanged;
+// otherwise the result is compact JSON with the members in their order.
+std::string redact_replication_doc(std::string_view json);
+
+// The inverse for a client that read a redacted document, edited it and
+// writes it back: returns `new_json` with each secret that it holds as
+// exactly "*****" replaced by the one `current_json` (the stored document)
+// has in the same place, where that endpoint's URL is unchanged but for the
+// redacted password (and, for `auth.*.password`, its username too), so
+// that a secret never goes to a server or user it was not given for.
+// Unchanged when nothing is restored, or either text is not a JSON object.
+std::string restore_redacted_credentials(std::string_view new_json,
+                                         std::string_view current_json);
+
 // Makes the peer for an endpoint. Errors: bad_request for an endpoint it
 // cannot reach (e.g. a URL in a build without HTTP).
 using PeerFactory = std::function<Result<std::unique_ptr<Peer>>(const PeerEndpoint&)>;
