@@ -78,7 +78,78 @@ class MemberScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Mem
   std::size_t pending_start_ = 0;
 };
 
+// SAX handler that records the span of each element of a top-level array,
+// with the stream positions as MemberScanner has them. An element starts
+// at the first character after the '[' or the ',' before it that is not a
+// space.
+class ElementScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, ElementScanner> {
+ public:
+  ElementScanner(std::string_view text, const rapidjson::MemoryStream& stream,
+                 std::vector<std::string_view>* out)
+      : text_(text), stream_(stream), out_(out) {}
+
+  bool root_is_array() const { return root_is_array_; }
+
+  bool Default() { return value_done(); }
+  bool RawNumber(const Ch*, rapidjson::SizeType, bool) { return value_done(); }
+  bool String(const Ch*, rapidjson::SizeType, bool) { return value_done(); }
+  bool Key(const Ch*, rapidjson::SizeType, bool) { return true; }
+  bool StartObject() {
+    ++depth_;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    --depth_;
+    return value_done(1);
+  }
+  bool StartArray() {
+    if (depth_ == 0) {
+      root_is_array_ = true;
+      // Just after the '['.
+      next_ = text_.find('[') + 1;
+    }
+    ++depth_;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    --depth_;
+    return depth_ == 0 ? true : value_done(1);
+  }
+
+ private:
+  bool value_done(std::size_t unread = 0) {
+    if (depth_ != 1) return true;
+    std::size_t start = next_;
+    while (start < text_.size() && (is_json_space(text_[start]) || text_[start] == ',')) ++start;
+    std::size_t end = stream_.Tell() + unread;
+    out_->push_back(text_.substr(start, end - start));
+    next_ = end;
+    return true;
+  }
+
+  std::string_view text_;
+  const rapidjson::MemoryStream& stream_;
+  std::vector<std::string_view>* out_;
+  int depth_ = 0;
+  bool root_is_array_ = false;
+  std::size_t next_ = 0;  // where the text after the last element starts
+};
+
 }  // namespace
+
+Result<std::vector<std::string_view>> scan_array_elements(std::string_view json) {
+  std::vector<std::string_view> elements;
+  rapidjson::MemoryStream stream(json.data(), json.size());
+  ElementScanner scanner(json, stream, &elements);
+  rapidjson::Reader reader;
+  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag |
+                              rapidjson::kParseIterativeFlag |
+                              rapidjson::kParseNumbersAsStringsFlag;
+  rapidjson::ParseResult r = reader.Parse<kFlags>(stream, scanner);
+  if (r.IsError() || stream.Tell() != json.size()) return Status::bad_request("invalid UTF-8 JSON");
+  if (!scanner.root_is_array()) return Status::bad_request("`docs` parameter must be an array.");
+  return elements;
+}
 
 Result<std::vector<RawMember>> scan_object_members(std::string_view json) {
   std::vector<RawMember> members;

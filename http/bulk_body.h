@@ -29,6 +29,12 @@ struct RawMember {
 // bad_request "Request body must be a JSON object" for any other valid JSON.
 Result<std::vector<RawMember>> scan_object_members(std::string_view json);
 
+// The elements of the JSON array `json`, each its text exactly as sent (a
+// view into `json`, which must outlive them), in order.
+// Errors: bad_request "invalid UTF-8 JSON" (also for trailing garbage);
+// bad_request "`docs` parameter must be an array." for any other valid JSON.
+Result<std::vector<std::string_view>> scan_array_elements(std::string_view json);
+
 // The last member called `name` (CouchDB's decoder keeps the last of
 // repeated keys), or nullptr.
 const RawMember* find_member(const std::vector<RawMember>& members, std::string_view name);

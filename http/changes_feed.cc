@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "http/system_docs.h"
+
 namespace divan::http {
 namespace {
 
@@ -263,7 +265,7 @@ void ChangesFeed::append_row(const ChangeRow& row) {
   for (const std::string& rev : row.changes) w.start_object().key("rev").string(rev).end_object();
   w.end_array();
   if (row.deleted) w.key("deleted").boolean(true);
-  if (row.doc) w.key("doc").raw(row.doc->to_json());
+  if (row.doc) w.key("doc").raw(doc_json_for_read(db_->name(), *row.doc));
   w.end_object();
   std::string json = w.take();
 

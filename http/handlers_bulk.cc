@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "divan/options.h"
+#include "http/authz.h"
 #include "http/bulk_body.h"
 #include "http/handlers.h"
+#include "http/system_docs.h"
 
 namespace divan::http {
 namespace {
@@ -80,6 +82,100 @@ void reject_all_or_nothing(Ctx& ctx, std::string_view docs_json) {
   ctx.json(417, w.take());
 }
 
+// The revision a `_bulk_docs` entry names (from `_revisions`, else `_rev`),
+// or "" when none.
+std::string entry_rev(const std::vector<RawMember>& members) {
+  if (const RawMember* revs = find_member(members, "_revisions")) {
+    auto v = parse_json(revs->value);
+    if (v.is_ok() && v->IsObject()) {
+      auto start = v->FindMember("start");
+      auto ids = v->FindMember("ids");
+      if (start != v->MemberEnd() && start->value.IsUint64() && ids != v->MemberEnd() &&
+          ids->value.IsArray() && !ids->value.Empty() && ids->value[0].IsString()) {
+        return std::to_string(start->value.GetUint64()) + "-" + ids->value[0].GetString();
+      }
+    }
+  }
+  if (const RawMember* rev = find_member(members, "_rev")) {
+    auto v = parse_json(rev->value);
+    if (v.is_ok() && v->IsString()) return std::string(v->GetString(), v->GetStringLength());
+  }
+  return {};
+}
+
+// The `docs` of a _bulk_docs request after the checks the handler makes
+// per document, before the core sees them.
+struct ScreenedDocs {
+  std::string docs_json;  // the entries that go on to the core, as a JSON array
+  // Per entry of the request: the answer of one refused here, or nullopt
+  // for one that went on (whose answer is the core's next DocResult).
+  struct Refused {
+    std::string id, rev;
+    HttpError error;
+  };
+  std::vector<std::optional<Refused>> refused;
+};
+
+// Refuses design documents from a user who is not a db admin, and applies
+// the rules of `_users` and `_replicator` (system_docs.h) to each entry.
+// Entries that are not objects go on unchanged, for the core to refuse the
+// request as it does. Errors: a `docs` that is not valid JSON, and storage
+// errors.
+Result<ScreenedDocs> screen_bulk_docs(Ctx& ctx, Database& db, const std::string& db_name,
+                                      std::string_view docs_json, bool new_edits) {
+  auto entries = scan_array_elements(docs_json);
+  if (!entries.is_ok()) return entries.status();
+  const bool rules = has_write_rules(db_name, new_edits);
+  ScreenedDocs out;
+  out.docs_json = "[";
+  bool first = true;
+  auto pass = [&](std::string_view text) {
+    if (!first) out.docs_json += ',';
+    first = false;
+    out.docs_json.append(text);
+    out.refused.emplace_back();
+  };
+  for (std::string_view entry : *entries) {
+    auto members = scan_object_members(entry);
+    if (!members.is_ok()) {
+      pass(entry);
+      continue;
+    }
+    std::string id;
+    if (const RawMember* m = find_member(*members, "_id")) {
+      auto v = parse_json(m->value);
+      if (v.is_ok() && v->IsString()) id.assign(v->GetString(), v->GetStringLength());
+    }
+    auto refuse = [&](HttpError e) {
+      out.refused.push_back(ScreenedDocs::Refused{id, entry_rev(*members), std::move(e)});
+    };
+    if (id.starts_with("_design/") && !ctx.db_admin()) {
+      refuse(not_db_admin());
+      continue;
+    }
+    if (!rules) {
+      pass(entry);
+      continue;
+    }
+    const RawMember* del = find_member(*members, "_deleted");
+    auto body = doc_body_for_write(ctx, db, db_name, id, entry, del && del->value == "true",
+                                   new_edits);
+    if (!body.is_ok()) {
+      const Status& s = body.status();
+      // Storage failures fail the request; the rules' refusals are the entry's.
+      if (s.code() != ErrorCode::kForbidden && s.code() != ErrorCode::kNotFound &&
+          s.code() != ErrorCode::kUnauthorized && s.code() != ErrorCode::kBadRequest) {
+        return s;
+      }
+      refuse(HttpError::from_status(s));
+      continue;
+    }
+    pass(*body);
+  }
+  out.docs_json += ']';
+  return out;
+}
+
 }  // namespace
 
 void handle_bulk_docs(Ctx& ctx, const std::string& db_name) {
@@ -112,33 +208,56 @@ void handle_bulk_docs(Ctx& ctx, const std::string& db_name) {
   }
   // X-Couch-Full-Commit needs nothing: every write is durable on return.
 
+  // Per-document checks, only where some apply: anyone but a db admin may
+  // send design documents to refuse, and the system databases have rules.
+  // Elsewhere the array goes to the core untouched.
+  std::optional<ScreenedDocs> screened;
+  if (!ctx.db_admin() || has_write_rules(db_name, new_edits)) {
+    auto s = screen_bulk_docs(ctx, *db, db_name, docs->value, new_edits);
+    if (!s.is_ok()) return ctx.error(s.status());
+    screened = std::move(s.value());
+  }
+
   BulkDocsOptions options;
   options.new_edits = new_edits;
-  auto results = db->bulk_docs(docs->value, options);
+  auto results = db->bulk_docs(screened ? std::string_view(screened->docs_json) : docs->value,
+                               options);
   if (!results.is_ok()) return ctx.error(results.status());
   JsonWriter w;
   w.start_array();
-  for (const DocResult& r : *results) {
-    if (r.status.is_ok()) {
-      // new_edits=false lists only the failures.
-      if (!new_edits) continue;
-      w.start_object();
-      w.key("ok").boolean(true);
-      w.key("id").string(r.id);
-      w.key("rev").string(r.rev);
-      w.end_object();
-      continue;
-    }
-    HttpError e = HttpError::from_status(r.status);
+  auto write_error = [&](const std::string& id, const std::string& rev, const HttpError& e) {
     w.start_object();
-    w.key("id").string(r.id);
+    w.key("id").string(id);
     // Interactive failures (conflicts) carry no rev; replicated ones name
     // the revision that failed.
-    if (!new_edits && !r.rev.empty()) w.key("rev").string(r.rev);
+    if (!new_edits && !rev.empty()) w.key("rev").string(rev);
     w.key("error").string(e.error);
     w.key("reason").string(e.reason);
     w.end_object();
+  };
+  auto write_result = [&](const DocResult& r) {
+    if (!r.status.is_ok()) return write_error(r.id, r.rev, HttpError::from_status(r.status));
+    // new_edits=false lists only the failures.
+    if (!new_edits) return;
+    w.start_object();
+    w.key("ok").boolean(true);
+    w.key("id").string(r.id);
+    w.key("rev").string(r.rev);
+    w.end_object();
+  };
+  // The core's results in order, with the entries refused above in their
+  // places (the core answers each entry it was given once, in order).
+  std::size_t next = 0;
+  if (screened) {
+    for (const auto& refused : screened->refused) {
+      if (refused) {
+        write_error(refused->id, refused->rev, refused->error);
+      } else if (next < results->size()) {
+        write_result((*results)[next++]);
+      }
+    }
   }
+  for (; next < results->size(); ++next) write_result((*results)[next]);
   w.end_array();
   ctx.json(201, w.take());
 }
@@ -258,7 +377,7 @@ Status bulk_get_entry(JsonWriter& w, Database& db, const rapidjson::Value& entry
   for (const OpenRev& r : *results) {
     if (r.ok) {
       w.start_object();
-      w.key("ok").raw(r.ok->to_json());
+      w.key("ok").raw(doc_json_for_read(db.name(), *r.ok));
       w.end_object();
     } else {
       write_bulk_get_error(w, id_json, json_string(r.missing), "not_found", "missing");
@@ -578,8 +697,8 @@ std::optional<ListQuery> parse_list_query(Ctx& ctx, const ListParams& p) {
   return q;
 }
 
-void write_row(JsonWriter& w, const AllDocsRow& row, const std::string* key_json,
-               bool include_docs) {
+void write_row(JsonWriter& w, std::string_view db_name, const AllDocsRow& row,
+               const std::string* key_json, bool include_docs) {
   w.start_object();
   if (row.not_found) {
     if (key_json) w.key("key").raw(*key_json);
@@ -595,7 +714,7 @@ void write_row(JsonWriter& w, const AllDocsRow& row, const std::string* key_json
   if (row.deleted) w.key("deleted").boolean(true);
   w.end_object();
   if (include_docs) {
-    if (row.doc && !row.deleted) w.key("doc").raw(row.doc->to_json());
+    if (row.doc && !row.deleted) w.key("doc").raw(doc_json_for_read(db_name, *row.doc));
     else w.key("doc").null();
   }
   w.end_object();
@@ -608,7 +727,7 @@ struct ListMeta {
 };
 
 // {"total_rows":..,"offset":..,("update_seq":..,)"rows":[..]}
-std::string list_json(const ListQuery& q, const ListMeta& meta,
+std::string list_json(std::string_view db_name, const ListQuery& q, const ListMeta& meta,
                       const std::vector<AllDocsRow>& rows, std::size_t first_key) {
   JsonWriter w;
   w.start_object();
@@ -624,7 +743,7 @@ std::string list_json(const ListQuery& q, const ListMeta& meta,
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const std::string* key_json = nullptr;
     if (q.keys_json && first_key + i < q.keys_json->size()) key_json = &(*q.keys_json)[first_key + i];
-    write_row(w, rows[i], key_json, q.include_docs);
+    write_row(w, db_name, rows[i], key_json, q.include_docs);
   }
   w.end_array();
   w.end_object();
@@ -676,7 +795,7 @@ Status list_docs(Ctx& ctx, Database& db, const ListQuery& q, AllDocsKind kind) {
     if (!all.is_ok()) return all.status();
     meta.total_rows = all->rows.size();
   }
-  ctx.json(200, list_json(q, meta, r->rows, q.keys ? q.skip : 0));
+  ctx.json(200, list_json(db.name(), q, meta, r->rows, q.keys ? q.skip : 0));
   return Status::ok();
 }
 

@@ -2,8 +2,11 @@
 // _compact, _ensure_full_commit, _security.
 #include <charconv>
 
+#include "http/authz.h"
+#include "http/bulk_body.h"
 #include "http/handlers.h"
 #include "http/server.h"
+#include "http/system_docs.h"
 
 namespace divan::http {
 namespace {
@@ -54,7 +57,28 @@ void post_doc(Ctx& ctx, const std::string& name) {
   auto db = ctx.open_db(name);
   if (!db) return;
   auto batch = ctx.param("batch");
-  auto r = db->put(ctx.body());
+  // The id (and deletion) in the body decide which rules apply: design
+  // documents are for db admins (the router cannot tell from the URL), and
+  // `_users` and `_replicator` may rewrite the body. A body that is not a
+  // JSON object is left for the core to refuse.
+  std::string id;
+  bool deleted = false;
+  if (auto members = scan_object_members(ctx.body()); members.is_ok()) {
+    if (const RawMember* m = find_member(*members, "_id")) {
+      auto v = parse_json(m->value);
+      if (v.is_ok() && v->IsString()) id.assign(v->GetString(), v->GetStringLength());
+    }
+    if (const RawMember* m = find_member(*members, "_deleted")) deleted = m->value == "true";
+  }
+  if (id.starts_with("_design/") && !ctx.db_admin()) return ctx.error(not_db_admin());
+  const bool rules = has_write_rules(name, true);
+  std::string rewritten;
+  if (rules) {
+    auto b = doc_body_for_write(ctx, *db, name, id, ctx.body(), deleted, true);
+    if (!b.is_ok()) return ctx.error(b.status());
+    rewritten = std::move(b.value());
+  }
+  auto r = db->put(rules ? std::string_view(rewritten) : std::string_view(ctx.body()));
   if (!r.is_ok()) return ctx.error(r.status());
   ctx.set_header("Location", ctx.base_url() + "/" + percent_encode(name) + "/" + percent_encode(r->id));
   ctx.set_header("ETag", "\"" + r->rev + "\"");

@@ -7,9 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "http/authz.h"
 #include "http/bulk_body.h"
 #include "http/handlers.h"
 #include "http/multipart.h"
+#include "http/system_docs.h"
 
 namespace divan::http {
 namespace {
@@ -85,7 +87,7 @@ void get_open_revs(Ctx& ctx, Database& db, const std::string& id, const std::str
     MultipartMixed mp(new_boundary());
     for (const OpenRev& r : *results) {
       if (r.ok) {
-        mp.add_json(r.ok->to_json());
+        mp.add_json(doc_json_for_read(db.name(), *r.ok));
       } else {
         JsonWriter w;
         w.start_object().key("missing").string(r.missing).end_object();
@@ -102,7 +104,7 @@ void get_open_revs(Ctx& ctx, Database& db, const std::string& id, const std::str
   for (const OpenRev& r : *results) {
     w.start_object();
     if (r.ok) {
-      w.key("ok").raw(r.ok->to_json());
+      w.key("ok").raw(doc_json_for_read(db.name(), *r.ok));
     } else {
       w.key("missing").string(r.missing);
     }
@@ -113,6 +115,7 @@ void get_open_revs(Ctx& ctx, Database& db, const std::string& id, const std::str
 }
 
 void get_doc(Ctx& ctx, const std::string& db_name, const std::string& id) {
+  if (Status s = check_doc_read(ctx, db_name, id); !s.is_ok()) return ctx.error(s);
   GetOptions o;
   bool meta = false;
   bool latest = false;
@@ -162,7 +165,7 @@ void get_doc(Ctx& ctx, const std::string& db_name, const std::string& id) {
       return;
     }
   }
-  ctx.json(200, doc->to_json());
+  ctx.json(200, doc_json_for_read(db_name, *doc));
 }
 
 // ---- PUT ----
@@ -201,9 +204,13 @@ void put_doc(Ctx& ctx, const std::string& db_name, const std::string& id) {
   std::string if_match = ctx.header("If-Match");
   const std::string& body = ctx.body();
   // Peek into the body only when it matters: If-Match must be compared with
-  // the body's `_rev`, and a deletion is answered 200 rather than 201.
+  // the body's `_rev`, a deletion is answered 200 rather than 201, and the
+  // rules of `_users` differ for a deletion.
   BodyPeek peek;
-  if (!if_match.empty() || body.find("\"_deleted\"") != std::string::npos) peek = peek_body(body);
+  const bool rules = has_write_rules(db_name, o.new_edits);
+  if (rules || !if_match.empty() || body.find("\"_deleted\"") != std::string::npos) {
+    peek = peek_body(body);
+  }
   if (!if_match.empty()) {
     // CouchDB (chttpd_db:couch_doc_from_req): the explicit rev is the
     // body's `_rev` (which must equal ?rev=) or else ?rev=; it must equal
@@ -222,7 +229,15 @@ void put_doc(Ctx& ctx, const std::string& db_name, const std::string& id) {
     o.rev = *query_rev;
   }
 
-  auto r = db->put(body, o);
+  // `_users` and `_replicator` may rewrite the body (a password hashed, a
+  // redacted credential restored) or refuse it.
+  std::string rewritten;
+  if (rules) {
+    auto b = doc_body_for_write(ctx, *db, db_name, id, body, peek.deleted, o.new_edits);
+    if (!b.is_ok()) return ctx.error(b.status());
+    rewritten = std::move(b.value());
+  }
+  auto r = db->put(rules ? std::string_view(rewritten) : std::string_view(body), o);
   if (!r.is_ok()) return ctx.error(r.status());
   ctx.set_header("ETag", etag_of(r->rev));
   ctx.set_header("Location",
@@ -252,6 +267,10 @@ void delete_doc(Ctx& ctx, const std::string& db_name, const std::string& id) {
     return ctx.error(HttpError::bad_request("Document rev and etag have different values"));
   }
   if (!if_match.empty()) rev = unquote(if_match);
+  // `_users`: only admins and the user themselves delete a user.
+  if (auto allowed = doc_body_for_write(ctx, *db, db_name, id, "{}", true, true); !allowed.is_ok()) {
+    return ctx.error(allowed.status());
+  }
   auto r = db->remove(id, rev);
   if (!r.is_ok()) return ctx.error(r.status());
   ctx.set_header("ETag", etag_of(r->rev));
@@ -261,6 +280,11 @@ void delete_doc(Ctx& ctx, const std::string& db_name, const std::string& id) {
 }  // namespace
 
 void handle_doc(Ctx& ctx, const std::string& db, const std::string& id) {
+  // The router lets only db admins write /db/_design/x; this also covers a
+  // design document named with an encoded slash (/db/_design%2Fx).
+  if ((ctx.is("PUT") || ctx.is("DELETE")) && id.starts_with("_design/") && !ctx.db_admin()) {
+    return ctx.error(not_db_admin());
+  }
   if (ctx.is("GET")) return get_doc(ctx, db, id);
   if (ctx.is("PUT")) return put_doc(ctx, db, id);
   if (ctx.is("DELETE")) return delete_doc(ctx, db, id);
@@ -279,6 +303,7 @@ void handle_doc(Ctx& ctx, const std::string& db, const std::string& id) {
 
 void handle_attachment(Ctx& ctx, const std::string& db_name, const std::string& id,
                        const std::string&) {
+  if (Status s = check_doc_read(ctx, db_name, id); !s.is_ok()) return ctx.error(s);
   if (is_local_id(id)) {
     return ctx.error(HttpError::bad_request("_local documents do not accept attachments."));
   }

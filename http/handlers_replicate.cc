@@ -2,6 +2,7 @@
 // GET /_scheduler/jobs and GET /_scheduler/docs (CouchDB §6.13-6.14).
 #include <rapidjson/document.h>
 
+#include <cctype>
 
 #include "divan/http_peer.h"
 #include "divan/replication_scheduler.h"
@@ -74,13 +75,56 @@ HttpError replication_error(const Status& s) {
   return HttpError::from_status(s);
 }
 
+// Whether `url` names a remote database ("http://..." or "https://...",
+// scheme in any case) rather than a local one.
+bool is_remote(std::string_view url) {
+  auto starts = [&](std::string_view prefix) {
+    if (url.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(url[i])) != prefix[i]) return false;
+    }
+    return true;
+  };
+  return starts("http://") || starts("https://");
+}
+
+// Whether the signed-in user of `ctx` may ask for `spec`. CouchDB lets
+// any signed-in user replicate; the peers then check the credentials the
+// request carries. A local database, though, is read and written directly,
+// past its _security, so naming one as source or target takes a server
+// admin; so does cancelling a job by its id, as jobs do not record who
+// started them. Answers and returns false if not.
+bool may_replicate(Ctx& ctx, const ReplicationSpec& spec) {
+  if (ctx.user().is_server_admin()) return true;
+  if (spec.cancel && spec.replication_id) {
+    ctx.error(HttpError{403, "forbidden",
+                        "Only server admins may cancel a replication by its id.", {}});
+    return false;
+  }
+  for (const PeerEndpoint* e : {&spec.source, &spec.target}) {
+    if (!is_remote(e->url)) {
+      ctx.error(HttpError{403, "forbidden",
+                          "Only server admins may replicate from or to a local database; "
+                          "name it by its http:// or https:// URL instead.",
+                          {}});
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void handle_replicate(Ctx& ctx) {
   if (!ctx.is("POST")) return ctx.error(HttpError::method_not_allowed("POST"));
+  // Anonymous users are refused before anything of the request is read.
+  if (ctx.user().is_anonymous() && !ctx.user().is_server_admin()) {
+    return ctx.error(HttpError{401, "unauthorized", "You are not an authenticated user.", {}});
+  }
   if (!ctx.require_post_json()) return;
   auto spec = parse_replication_spec(ctx.body());
   if (!spec.is_ok()) return ctx.error(spec.status());
+  if (!may_replicate(ctx, *spec)) return;
   ReplicationScheduler& scheduler = ctx.server().scheduler();
 
   if (spec->cancel) {
