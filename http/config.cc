@@ -112,6 +112,12 @@ Status apply_config_file(const std::string& path, Config* config) {
       set_origins(value, &o.cors);
     } else if (section == "cors" && key == "credentials") {
       s = parse_bool(where + "credentials", value, &o.cors.credentials);
+    } else if (section == "ssl" && key == "cert_file") {
+      o.tls_cert = value;
+    } else if (section == "ssl" && key == "key_file") {
+      o.tls_key = value;
+    } else if (section == "replicator" && key == "ssl_trusted_certificates_file") {
+      o.tls_ca_file = value;
     } else {
       return Status::bad_request(where + "unknown setting [" + section + "] " + key);
     }
@@ -160,6 +166,12 @@ Result<Config> parse_command_line(const std::vector<std::string>& args) {
       s = add_sync("--sync ", v, &o);
     } else if (a == "--cors-origins") {
       set_origins(v, &o.cors);
+    } else if (a == "--tls-cert") {
+      o.tls_cert = v;
+    } else if (a == "--tls-key") {
+      o.tls_key = v;
+    } else if (a == "--tls-ca-file") {
+      o.tls_ca_file = v;
     } else {
       return Status::bad_request("unknown option " + a);
     }
@@ -167,6 +179,10 @@ Result<Config> parse_command_line(const std::vector<std::string>& args) {
   }
   if (o.port < 0 || o.port > 65535) return Status::bad_request("--port must be 0 to 65535");
   if (o.max_connections < 1) return Status::bad_request("--max-connections must be at least 1");
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return Status::bad_request(
+        "HTTPS needs both --tls-cert and --tls-key ([ssl] cert_file and key_file), or neither");
+  }
   return config;
 }
 
@@ -189,6 +205,12 @@ Options:
   --cors-origins LIST     enable CORS for these origins (comma-separated, * for any)
   --sync DB=URL           keep local database DB in sync with the database at URL,
                           both ways, continuously (repeatable)
+  --tls-cert FILE         serve HTTPS (only) with this PEM certificate (chain);
+                          needs --tls-key. Config: [ssl] cert_file
+  --tls-key FILE          the PEM private key of --tls-cert. Config: [ssl] key_file
+  --tls-ca-file FILE      replications trust the CAs in this PEM file for https
+                          peers, instead of the system's. Config: [replicator]
+                          ssl_trusted_certificates_file
   --help                  this text
   --version               divan's version
 )";

@@ -28,7 +28,8 @@ Result<Config> parse_command_line(const std::vector<std::string>& args);
 // ';' start comments. Known keys: [httpd] bind_address, port;
 // [divan] data_dir, max_connections; [log] level; [couchdb]
 // max_document_size; [chttpd] max_http_request_size; [cors] origins,
-// credentials; [admins] name = password. Unknown keys are errors.
+// credentials; [admins] name = password; [ssl] cert_file, key_file;
+// [replicator] ssl_trusted_certificates_file. Unknown keys are errors.
 Status apply_config_file(const std::string& path, Config* config);
 
 // The --help text.

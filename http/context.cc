@@ -185,7 +185,7 @@ std::shared_ptr<Database> Ctx::open_db(const std::string& name) {
 std::string Ctx::base_url() const {
   std::string host = req_.get_header_value("Host");
   if (host.empty()) host = req_.local_addr + ":" + std::to_string(req_.local_port);
-  return "http://" + host;
+  return (server_.tls() ? "https://" : "http://") + host;
 }
 
 }  // namespace divan::http

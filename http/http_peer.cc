@@ -1,8 +1,9 @@
 // HttpPeer: the Peer interface over CouchDB's HTTP API (divan/http_peer.h).
 //
 // Each Peer call is one request (or a few: _bulk_docs halves its batch on
-// 413, and the _bulk_get fallback sends one GET per document), sent on one
-// keep-alive connection of a cpp-httplib Client. Answers are read whole and
+// 413, the _bulk_get fallback sends one GET per document, and a session
+// logs in first), sent on one keep-alive connection of a cpp-httplib
+// client, an SSLClient for https. Answers are read whole and
 // parsed with RapidJSON; anything of the wrong shape becomes bad_request,
 // never a crash, so every member is type-checked before it is read
 // (RapidJSON asserts on a wrong-type access).
@@ -10,8 +11,11 @@
 // Errors are sorted as the replicator needs them: what may work later
 // (refused or broken connections, timeouts, 408, 429, 5xx) is a transient
 // io_error; everything the server refused for good keeps CouchDB's error
-// name. Reasons name the database by its redacted URL, never the password.
+// name. A certificate that cannot be verified is refused for good too:
+// waiting does not make it trustworthy. Reasons name the database by its
+// redacted URL, never the password.
 #include <httplib.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <chrono>
@@ -58,6 +62,17 @@ struct Reply {
   std::string body;
   bool wait_ended = false;  // a longpoll that we ended at its deadline
 };
+
+// The AuthSession cookie a server sets ("AuthSession=TOKEN; Path=/; ..."),
+// or nullopt if `set_cookie` sets another cookie. An empty token is a
+// cleared cookie.
+std::optional<std::string> auth_session_cookie(std::string_view set_cookie) {
+  constexpr std::string_view kName = "AuthSession=";
+  while (!set_cookie.empty() && set_cookie.front() == ' ') set_cookie.remove_prefix(1);
+  if (!set_cookie.starts_with(kName)) return std::nullopt;
+  set_cookie.remove_prefix(kName.size());
+  return std::string(set_cookie.substr(0, set_cookie.find(';')));
+}
 
 // How a longpoll is ended by us: the server keeps it open with heartbeats
 // (CouchDB ignores `timeout` once `heartbeat` is set), so at the first
@@ -113,26 +128,43 @@ std::string transport_error(httplib::Error e) {
   }
 }
 
+// The client for `url`: plain, or TLS verifying the server's certificate
+// (cpp-httplib 0.11 checks the chain, then that the certificate's
+// subjectAltName, or else its common name, names the host we connect to).
+std::unique_ptr<httplib::ClientImpl> make_client(const http::PeerUrl& url,
+                                                 const HttpPeerOptions& options) {
+  if (!url.tls) return std::make_unique<httplib::ClientImpl>(url.host, url.port);
+  auto tls = std::make_unique<httplib::SSLClient>(url.host, url.port);
+  tls->enable_server_certificate_verification(options.verify_certificates);
+  if (!options.ca_file.empty()) tls->set_ca_cert_path(options.ca_file);
+  return tls;
+}
+
 class HttpPeer final : public Peer {
  public:
   HttpPeer(http::PeerUrl url, std::string_view given_url, const HttpPeerOptions& options)
       : url_(std::move(url)),
         redacted_(redact_url(given_url)),
         options_(options),
-        client_(url_.host, url_.port) {
+        client_(make_client(url_, options_)),
+        tls_(url_.tls ? static_cast<httplib::SSLClient*>(client_.get()) : nullptr) {
     const std::optional<std::string>& user = options_.username ? options_.username : url_.user;
     id_ = url_.without_password(user);
-    origin_ = "http://" + url_.host_header();
-    client_.set_keep_alive(true);
-    client_.set_tcp_nodelay(true);
-    client_.set_url_encode(false);  // paths are encoded here, component by component
-    client_.set_connection_timeout(options_.connect_timeout);
-    client_.set_read_timeout(options_.request_timeout);
-    client_.set_write_timeout(options_.request_timeout);
-    if (options_.username) {
-      client_.set_basic_auth(*options_.username, options_.password.value_or(""));
-    } else if (url_.user) {
-      client_.set_basic_auth(*url_.user, url_.password.value_or(""));
+    origin_ = std::string(url_.scheme()) + "://" + url_.host_header();
+    client_->set_keep_alive(true);
+    client_->set_tcp_nodelay(true);
+    client_->set_url_encode(false);  // paths are encoded here, component by component
+    client_->set_connection_timeout(options_.connect_timeout);
+    client_->set_read_timeout(options_.request_timeout);
+    client_->set_write_timeout(options_.request_timeout);
+    if (user) {
+      user_ = *user;
+      password_ = options_.username ? options_.password.value_or("") : url_.password.value_or("");
+      if (options_.auth == PeerAuth::kSession) {
+        session_ = Session::kLoginNeeded;
+      } else {
+        client_->set_basic_auth(user_, password_);
+      }
     }
     // Every request carries these (set by us rather than as httplib's
     // default headers, so what is sent does not depend on where a version
@@ -160,8 +192,20 @@ class HttpPeer final : public Peer {
   void interrupt() override;
 
  private:
+  // One request with its answer; in a cookie session, logs in first when
+  // needed, and once more (then sends again) on a 401.
   Result<Reply> send(const char* method, const std::string& target, std::string body = {},
                      Longpoll* longpoll = nullptr);
+  // One request as it is, with the session cookie if there is one;
+  // adopts an AuthSession cookie the answer sets.
+  Result<Reply> exchange(const char* method, const std::string& target, std::string body,
+                         Longpoll* longpoll, const char* content_type = "application/json");
+  // POST /_session with the credentials; on 404 or 405 (no sessions on this
+  // server) Basic auth instead. Errors: unauthorized (refused), or those of
+  // any answer.
+  Status log_in();
+  // The Status for a request that got no answer.
+  Status transport_failure(const std::string& what, httplib::Error e) const;
   // The Status for an answer that is not the one hoped for. `db_level`: a
   // 404 means the database is missing (rather than a document).
   Status error_from(const Reply& r, const char* method, const std::string& target,
@@ -180,7 +224,16 @@ class HttpPeer final : public Peer {
   std::string id_;
   HttpPeerOptions options_;
   httplib::Headers headers_;
-  httplib::Client client_;
+  std::unique_ptr<httplib::ClientImpl> client_;
+  httplib::SSLClient* tls_;  // client_, for https; else null
+  // The credentials in use (of the options, or else of the URL).
+  std::string user_, password_;
+  // kLoginNeeded: a session is wanted and has no cookie yet (or lost it);
+  // kCookie: requests carry cookie_. kNone: no session (no credentials,
+  // Basic auth, or a server without _session).
+  enum class Session { kNone, kLoginNeeded, kCookie };
+  Session session_ = Session::kNone;
+  std::string cookie_;  // the AuthSession token
   bool root_checked_ = false;  // GET / said "couchdb"; its fields are in root_
   PeerInfo root_;
   bool no_bulk_get_ = false;  // the server has no _bulk_get: GET open_revs instead
@@ -194,6 +247,63 @@ class HttpPeer final : public Peer {
 
 Result<Reply> HttpPeer::send(const char* method, const std::string& target, std::string body,
                              Longpoll* longpoll) {
+  if (session_ == Session::kLoginNeeded) {
+    if (Status s = log_in(); !s.is_ok()) return s;
+  }
+  if (session_ != Session::kCookie) return exchange(method, target, std::move(body), longpoll);
+  // The cookie may have expired (or the server restarted with a new
+  // secret): a 401 gets one fresh login and one more try, from the start.
+  const Longpoll fresh = longpoll != nullptr ? *longpoll : Longpoll{};
+  auto r = exchange(method, target, body, longpoll);
+  if (!r.is_ok() || r->status != 401) return r;
+  session_ = Session::kLoginNeeded;
+  if (Status s = log_in(); !s.is_ok()) return s;
+  if (longpoll != nullptr) *longpoll = fresh;
+  return exchange(method, target, std::move(body), longpoll);
+}
+
+Status HttpPeer::log_in() {
+  const std::string target = url_.root_path + "_session";
+  std::string form = "name=" + http::encode_component(user_) +
+                     "&password=" + http::encode_component(password_);
+  cookie_.clear();
+  auto r = exchange("POST", target, std::move(form), nullptr, "application/x-www-form-urlencoded");
+  if (!r.is_ok()) return r.status();
+  if (r->status == 404 || r->status == 405 || (r->status == 200 && cookie_.empty())) {
+    // No sessions here (CouchDB's replicator falls back the same way).
+    session_ = Session::kNone;
+    client_->set_basic_auth(user_, password_);
+    return Status::ok();
+  }
+  if (r->status != 200) return error_from(*r, "POST", target, false);
+  session_ = Session::kCookie;
+  return Status::ok();
+}
+
+Status HttpPeer::transport_failure(const std::string& what, httplib::Error e) const {
+  switch (e) {
+    case httplib::Error::SSLServerVerification: {
+      long result = tls_ != nullptr ? tls_->get_openssl_verify_result() : X509_V_OK;
+      std::string why = result != X509_V_OK ? X509_verify_cert_error_string(result)
+                                            : "it is not a certificate for " + url_.host;
+      return Status::bad_request(redacted_ + ": the server's certificate could not be verified (" +
+                                 why + ")");
+    }
+    case httplib::Error::SSLLoadingCerts:
+      return Status::bad_request(redacted_ + ": could not load trusted CA certificates from " +
+                                 (options_.ca_file.empty() ? "the system's store" : options_.ca_file));
+    case httplib::Error::SSLConnection:
+      return Status::io_error(what + " failed: the TLS handshake failed (is it an https server?)",
+                              true);
+    default: return Status::io_error(what + " failed: " + transport_error(e), true);
+  }
+}
+
+Result<Reply> HttpPeer::exchange(const char* method, const std::string& target, std::string body,
+                                 Longpoll* longpoll, const char* content_type) {
+  if (tls_ != nullptr && !tls_->is_valid()) {
+    return Status::io_error(redacted_ + ": OpenSSL could not set up a TLS context");
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (interrupted_) return Status::io_error("interrupted");
@@ -206,8 +316,16 @@ Result<Reply> HttpPeer::send(const char* method, const std::string& target, std:
   if (req.method == "POST" || req.method == "PUT") {
     // An empty body with a Content-Type makes httplib send Content-Length: 0,
     // which servers need to see that a bodiless PUT has ended.
-    req.headers.emplace("Content-Type", "application/json");
+    req.headers.emplace("Content-Type", content_type);
     req.body = std::move(body);
+  }
+  if (!cookie_.empty()) {
+    // Beside any cookie of options.headers, in the one Cookie header.
+    if (auto it = req.headers.find("Cookie"); it != req.headers.end()) {
+      it->second += "; AuthSession=" + cookie_;
+    } else {
+      req.headers.emplace("Cookie", "AuthSession=" + cookie_);
+    }
   }
   std::string streamed;
   if (longpoll != nullptr) {
@@ -222,7 +340,7 @@ Result<Reply> HttpPeer::send(const char* method, const std::string& target, std:
   bool sent = false, threw = false;
   std::string failure;
   try {
-    sent = client_.send(req, res, err);
+    sent = client_->send(req, res, err);
   } catch (const std::exception& e) {  // e.g. bad_alloc: not worth a retry
     threw = true;
     failure = e.what();
@@ -238,7 +356,15 @@ Result<Reply> HttpPeer::send(const char* method, const std::string& target, std:
   if (longpoll != nullptr && longpoll->timed_out) return Reply{0, {}, true};
   std::string what = std::string(method) + " " + origin_ + target;
   if (threw) return Status::io_error(what + " failed: " + failure);
-  if (!sent) return Status::io_error(what + " failed: " + transport_error(err), true);
+  if (!sent) return transport_failure(what, err);
+  if (session_ != Session::kNone) {
+    // Servers refresh a session's cookie on the way (CouchDB when a tenth
+    // of its life is gone), and clear it on a failed login.
+    auto [begin, end] = res.headers.equal_range("Set-Cookie");
+    for (auto it = begin; it != end; ++it) {
+      if (auto token = auth_session_cookie(it->second)) cookie_ = std::move(*token);
+    }
+  }
   return Reply{res.status, longpoll != nullptr ? std::move(streamed) : std::move(res.body), false};
 }
 
@@ -568,7 +694,7 @@ void HttpPeer::interrupt() {
   // while httplib is connecting: 0.11 connects under the lock stop() takes.)
   do {
     lock.unlock();
-    client_.stop();
+    client_->stop();
     lock.lock();
   } while (in_call_ && !call_done_.wait_for(lock, milliseconds(10), [this] { return !in_call_; }));
 }

@@ -38,12 +38,12 @@ std::string encode_component(std::string_view s) { return percent_encode(s, "");
 
 std::string PeerUrl::host_header() const {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != 80) h += ":" + std::to_string(port);
+  if (port != (tls ? 443 : 80)) h += ":" + std::to_string(port);
   return h;
 }
 
 std::string PeerUrl::without_password(const std::optional<std::string>& as_user) const {
-  std::string out = "http://";
+  std::string out = std::string(scheme()) + "://";
   if (as_user && !as_user->empty()) out += encode_component(*as_user) + "@";
   out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
   return out + ":" + std::to_string(port) + db_path;
@@ -56,16 +56,17 @@ Result<PeerUrl> parse_peer_url(std::string_view url) {
   };
   std::size_t scheme_end = url.find(kSchemeEnd);
   if (scheme_end == std::string_view::npos || scheme_end == 0) {
-    return bad("expected http://host[:port]/db");
+    return bad("expected http[s]://host[:port]/db");
   }
   std::string scheme = lower(url.substr(0, scheme_end));
-  if (scheme == "https") return Status::bad_request("https is not supported yet");
-  if (scheme != "http") return bad("unsupported scheme \"" + scheme + "\"");
+  if (scheme != "http" && scheme != "https") return bad("unsupported scheme \"" + scheme + "\"");
   if (url.find_first_of("?#") != std::string_view::npos) {
     return bad("a query string or fragment is not allowed");
   }
 
   PeerUrl out;
+  out.tls = scheme == "https";
+  out.port = out.tls ? 443 : 80;
   std::size_t start = scheme_end + kSchemeEnd.size();
   if (std::size_t at = userinfo_end(url, start); at != std::string_view::npos) {
     std::string_view info = url.substr(start, at - start);

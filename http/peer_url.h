@@ -12,10 +12,11 @@
 
 namespace divan::http {
 
-// "http://[user:pass@]host[:port]/[prefix/]db", taken apart.
+// "http[s]://[user:pass@]host[:port]/[prefix/]db", taken apart.
 struct PeerUrl {
+  bool tls = false;  // https
   std::string host;  // lower case; an IPv6 address without its brackets
-  int port = 80;
+  int port = 80;     // 443 by default for https
   std::optional<std::string> user, password;  // percent-decoded
   // The server root's path, encoded, ending in "/": "/" or "/prefix/".
   std::string root_path;
@@ -23,16 +24,18 @@ struct PeerUrl {
   std::string db_path;
   std::string db_name;  // decoded, e.g. "a/b" for ".../a%2Fb"
 
-  // "host" or "[v6]", with ":port" unless it is 80: the Host header.
+  // "http" or "https".
+  const char* scheme() const { return tls ? "https" : "http"; }
+  // "host" or "[v6]", with ":port" unless it is the scheme's default (80
+  // or 443): the Host header.
   std::string host_header() const;
-  // "http://host:port" + db_path, with `user@` when `user` is not empty
+  // "http[s]://host:port" + db_path, with `user@` when `user` is not empty
   // (never a password).
   std::string without_password(const std::optional<std::string>& user) const;
 };
 
-// Errors: bad_request for a malformed URL or a scheme other than http
-// ("https is not supported yet" for https). The reason never contains the
-// password.
+// Errors: bad_request for a malformed URL or a scheme other than http and
+// https. The reason never contains the password.
 Result<PeerUrl> parse_peer_url(std::string_view url);
 
 // Every byte except RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~) as

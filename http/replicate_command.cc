@@ -21,6 +21,7 @@ struct ReplicateArgs {
   ReplicationOptions options;
   std::string data_dir = "data";
   bool quiet = false;
+  HttpPeerOptions http;  // for URLs: --ca-file
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -52,7 +53,8 @@ Result<ReplicateArgs> parse(const std::vector<std::string>& args) {
       r.options.use_checkpoints = false;
     } else if (a == "--quiet") {
       r.quiet = true;
-    } else if (a == "--doc-ids" || a == "--since-seq" || a == "--batch-size" || a == "--data") {
+    } else if (a == "--doc-ids" || a == "--since-seq" || a == "--batch-size" || a == "--data" ||
+               a == "--ca-file") {
       auto v = value();
       if (!v.is_ok()) return v.status();
       if (a == "--doc-ids") {
@@ -62,6 +64,8 @@ Result<ReplicateArgs> parse(const std::vector<std::string>& args) {
         r.options.since_seq = *v;
       } else if (a == "--data") {
         r.data_dir = *v;
+      } else if (a == "--ca-file") {
+        r.http.ca_file = *v;
       } else {
         std::uint64_t n = 0;
         auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -97,9 +101,11 @@ std::string replicate_usage() {
   return R"(Usage: divan replicate SOURCE TARGET [options]
 
 Replicates SOURCE into TARGET with CouchDB's protocol. Each is a database
-URL (http://[user:password@]host:port/db) or the name of a database in the
-local data folder (which no running server may hold open). Conflicts are
-copied as conflicts. A second run resumes from the checkpoint.
+URL (http[s]://[user:password@]host:port/db) or the name of a database in
+the local data folder (which no running server may hold open). Conflicts
+are copied as conflicts. A second run resumes from the checkpoint. An https
+peer's certificate must be valid for its host and signed by a CA the
+system trusts, or one of --ca-file.
 
 Options:
   --continuous        keep following SOURCE until interrupted (Ctrl-C)
@@ -109,6 +115,8 @@ Options:
   --batch-size N      changes per batch (default 500)
   --no-checkpoints    neither read nor write checkpoints
   --data DIR          data folder of local names (default ./data)
+  --ca-file FILE      trust the CAs in this PEM file (instead of the system's)
+                      for https URLs
   --quiet             no progress line
 )";
 }
@@ -149,9 +157,8 @@ int run_replicate_command(const std::vector<std::string>& args) {
   }
   // The server's factory (URLs and local names); without a data folder
   // both ends are URLs.
-  PeerFactory factory = dir ? peer_factory(*dir) : PeerFactory([](const PeerEndpoint& e) {
-    return make_http_peer(e.url);
-  });
+  PeerFactory factory = dir ? peer_factory(*dir, r.http)
+                            : PeerFactory([&r](const PeerEndpoint& e) { return make_http_peer(e.url, r.http); });
   auto source = factory(r.source);
   auto target = source.is_ok() ? factory(r.target) : source.status();
   if (!source.is_ok() || !target.is_ok()) {

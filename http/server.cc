@@ -1,12 +1,17 @@
 #include "http/server.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -87,6 +92,61 @@ const char* level_name(LogLevel l) {
 // and requests on a connection are served in turn).
 thread_local std::chrono::steady_clock::time_point request_start;
 
+// The first error in OpenSSL's queue (the cause; later ones say where it
+// surfaced), as " (error:...)", and the queue cleared; "" if it is empty.
+std::string openssl_error() {
+  unsigned long e = ERR_peek_error();
+  ERR_clear_error();
+  if (e == 0) return "";
+  char text[256];
+  ERR_error_string_n(e, text, sizeof text);
+  return std::string(" (") + text + ")";
+}
+
+// Loads the certificate and key as SSLServer will, before anything else
+// starts, to say which of them is wrong (SSLServer::is_valid() only says
+// that one is).
+Status check_tls_files(const ServerOptions& o) {
+  if (o.tls_cert.empty() && o.tls_key.empty()) return Status::ok();
+  if (o.tls_cert.empty() || o.tls_key.empty()) {
+    return Status::bad_request("HTTPS needs both a certificate and its private key (--tls-cert and --tls-key)");
+  }
+  for (const std::string* file : {&o.tls_cert, &o.tls_key}) {
+    if (::access(file->c_str(), R_OK) != 0) {
+      return Status::bad_request("cannot read " + std::string(file == &o.tls_cert ? "TLS certificate " : "TLS private key ") +
+                                 *file + ": " + std::strerror(errno));
+    }
+  }
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (!ctx) return Status::internal("OpenSSL could not make a TLS context" + openssl_error());
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), o.tls_cert.c_str()) != 1) {
+    return Status::bad_request("TLS certificate " + o.tls_cert + " is not a PEM certificate OpenSSL accepts" +
+                               openssl_error());
+  }
+  // Read apart from its use, to tell a bad key from one of another
+  // certificate; never asking for a passphrase on the terminal.
+  std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_file(o.tls_key.c_str(), "r"), BIO_free);
+  auto no_passphrase = [](char*, int, int, void*) { return 0; };
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      in ? PEM_read_bio_PrivateKey(in.get(), nullptr, no_passphrase, nullptr) : nullptr, EVP_PKEY_free);
+  if (!key) {
+    return Status::bad_request("TLS private key " + o.tls_key +
+                               " is not an unencrypted PEM private key OpenSSL accepts" + openssl_error());
+  }
+  if (SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 || SSL_CTX_check_private_key(ctx.get()) != 1) {
+    return Status::bad_request("TLS private key " + o.tls_key + " does not belong to certificate " +
+                               o.tls_cert + openssl_error());
+  }
+  return Status::ok();
+}
+
+// The server: HTTPS when it has a certificate, else plain HTTP.
+std::unique_ptr<httplib::Server> make_http_server(const ServerOptions& o) {
+  if (o.tls_cert.empty()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
+}
+
 }  // namespace
 
 void FeedWaiter::wake() {
@@ -106,7 +166,7 @@ bool FeedWaiter::wait_until(std::chrono::steady_clock::time_point deadline) {
 }
 
 Server::Server(const ServerOptions& options, std::unique_ptr<DataDir> data_dir)
-    : options_(options), data_dir_(std::move(data_dir)), http_(std::make_unique<httplib::Server>()) {}
+    : options_(options), data_dir_(std::move(data_dir)), http_(make_http_server(options)) {}
 
 Server::~Server() {
   stop();
@@ -118,17 +178,25 @@ Server::~Server() {
 }
 
 Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options) {
+  if (Status s = check_tls_files(options); !s.is_ok()) return s;
   DataDirOptions data = options.data;
   data.release_pages_interval = options.release_pages_interval;
   auto dir = DataDir::open(options.data_dir, data);
   if (!dir.is_ok()) return dir.status();
   std::unique_ptr<Server> server(new Server(options, std::move(dir.value())));
+  if (!server->http_->is_valid()) {
+    return Status::bad_request("cannot serve HTTPS with certificate " + options.tls_cert + " and key " +
+                               options.tls_key + openssl_error());
+  }
   server->install_handlers();
   SchedulerOptions so;
   so.replicator_id = server->data_dir_->uuid();
   so.initial_backoff = options.replication_initial_backoff;
   so.max_backoff = options.replication_max_backoff;
-  server->scheduler_ = std::make_unique<ReplicationScheduler>(peer_factory(*server->data_dir_), so);
+  // Replications trust the CAs of --tls-ca-file for https peers.
+  HttpPeerOptions peers;
+  peers.ca_file = options.tls_ca_file;
+  server->scheduler_ = std::make_unique<ReplicationScheduler>(peer_factory(*server->data_dir_, peers), so);
 
   httplib::Server& h = *server->http_;
   // Remember the listening socket: cpp-httplib listens with a backlog of 5,
@@ -289,7 +357,8 @@ Status Server::write_sync_jobs() {
 
 Status Server::run() {
   if (stopping_) return Status::ok();
-  log(LogLevel::kInfo, "listening on http://" + options_.bind + ":" + std::to_string(port_));
+  log(LogLevel::kInfo, std::string("listening on ") + (tls() ? "https://" : "http://") + options_.bind +
+                           ":" + std::to_string(port_));
   bool ok = http_->listen_after_bind();
   if (!ok && !stopping_) return Status::io_error("the server stopped unexpectedly");
   return Status::ok();
@@ -320,6 +389,8 @@ void Server::remove_feed(FeedWaiter* w) {
   std::lock_guard<std::mutex> lock(feeds_mu_);
   feeds_.erase(w);
 }
+
+bool Server::tls() const { return !options_.tls_cert.empty(); }
 
 void Server::log(LogLevel level, const std::string& line) {
   if (level > options_.log_level) return;

@@ -65,6 +65,11 @@ struct ServerOptions {
   // bounds how long a stop can take.
   int keep_alive_timeout = 5;
 
+  // HTTPS: the PEM files of the server's certificate (chain) and private
+  // key, both or neither. Given, the server speaks only HTTPS (TLS through
+  // OpenSSL) on its port. Default: neither, plain HTTP.
+  std::string tls_cert, tls_key;
+
   // How often the server hands back file pages that reads mapped in, so
   // that its resident size stays near its working set (see
   // DataDirOptions::release_pages_interval). Zero: never.
@@ -80,6 +85,9 @@ struct ServerOptions {
   // the first to the largest wait).
   std::chrono::milliseconds replication_initial_backoff{250};
   std::chrono::milliseconds replication_max_backoff{std::chrono::minutes(5)};
+  // The PEM file of the CAs that replications trust for https peers
+  // (HttpPeerOptions::ca_file). Empty: the system's trusted CAs.
+  std::string tls_ca_file;
 
   // Keep local databases in sync with remote ones, both ways: local name ->
   // database URL. Each pair becomes two continuous jobs in `_replicator`
@@ -106,7 +114,9 @@ class FeedWaiter {
 class Server {
  public:
   // Opens the data folder and binds the port. Errors: io_error (cannot
-  // bind, folder in use), and those of DataDir::open.
+  // bind, folder in use), bad_request (only one of tls_cert and tls_key, or
+  // a certificate or key that cannot be read or used), and those of
+  // DataDir::open.
   static Result<std::unique_ptr<Server>> open(const ServerOptions& options);
   ~Server();
 
@@ -119,6 +129,8 @@ class Server {
   void stop();
   bool stopping() const { return stopping_.load(); }
 
+  // Whether the server speaks HTTPS (cookies are then marked Secure).
+  bool tls() const;
   DataDir& data_dir() { return *data_dir_; }
   // Runs POST /_replicate and _replicator jobs.
   ReplicationScheduler& scheduler() { return *scheduler_; }

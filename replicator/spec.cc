@@ -33,16 +33,24 @@ Status parse_endpoint(const rapidjson::Value& v, const char* which, PeerEndpoint
       }
     }
     if (auto a = v.FindMember("auth"); a != v.MemberEnd()) {
-      auto basic = a->value.IsObject() ? a->value.FindMember("basic") : a->value.MemberEnd();
-      if (!a->value.IsObject() || basic == a->value.MemberEnd() || !basic->value.IsObject()) {
-        return Status::bad_request(std::string("`") + which + ".auth` must be {\"basic\":{...}}");
+      // {"basic":{...}}: Basic auth; {"cookie":{...}}: a cookie session.
+      const char* kind = "basic";
+      auto creds = a->value.IsObject() ? a->value.FindMember(kind) : a->value.MemberEnd();
+      if (a->value.IsObject() && creds == a->value.MemberEnd()) {
+        kind = "cookie";
+        creds = a->value.FindMember(kind);
+        out->auth = PeerAuth::kSession;
       }
-      auto user = basic->value.FindMember("username");
-      auto pass = basic->value.FindMember("password");
-      if (user == basic->value.MemberEnd() || !user->value.IsString() ||
-          pass == basic->value.MemberEnd() || !pass->value.IsString()) {
+      if (!a->value.IsObject() || creds == a->value.MemberEnd() || !creds->value.IsObject()) {
         return Status::bad_request(std::string("`") + which +
-                                   ".auth.basic` needs string username and password");
+                                   ".auth` must be {\"basic\":{...}} or {\"cookie\":{...}}");
+      }
+      auto user = creds->value.FindMember("username");
+      auto pass = creds->value.FindMember("password");
+      if (user == creds->value.MemberEnd() || !user->value.IsString() ||
+          pass == creds->value.MemberEnd() || !pass->value.IsString()) {
+        return Status::bad_request(std::string("`") + which + ".auth." + kind +
+                                   "` needs string username and password");
       }
       out->username = str(user->value);
       out->password = str(pass->value);

@@ -32,11 +32,27 @@
 
 namespace divan {
 
+// How an HTTP peer presents its credentials (those of the URL or of the
+// options) to the server.
+enum class PeerAuth {
+  // `Authorization: Basic ...` on every request.
+  kBasic,
+  // A cookie session, as CouchDB's replicator does: POST /_session once
+  // (form-encoded name and password), then `Cookie: AuthSession=...`
+  // instead of Basic; logs in again once on a 401, adopts any new
+  // AuthSession cookie a response sets, and falls back to Basic when the
+  // server has no /_session (404 or 405).
+  kSession,
+};
+
 // One end of a replication as a request names it.
 struct PeerEndpoint {
   std::string url;  // "http://..." (or https), or the name of a local database
   std::map<std::string, std::string> headers;
-  std::optional<std::string> username, password;  // `auth.basic` of the request
+  // Credentials from `auth.basic` (auth kBasic) or `auth.cookie` (auth
+  // kSession) of the request; unset: those of the URL, if any.
+  std::optional<std::string> username, password;
+  PeerAuth auth = PeerAuth::kBasic;
 };
 
 // A replication request: CouchDB's `POST /_replicate` body.
@@ -49,7 +65,8 @@ struct ReplicationSpec {
 
 // Parses a `POST /_replicate` body or a `_replicator` document. Reads
 // source and target (a string, or an object with `url`, `headers` and
-// `auth.basic.username/password`), continuous, create_target, doc_ids,
+// `auth.basic.username/password` or `auth.cookie.username/password`, the
+// latter for a cookie session, see PeerAuth), continuous, create_target, doc_ids,
 // filter ("_doc_ids" only), since_seq, use_checkpoints, worker_batch_size,
 // cancel and replication_id; ignores other members and `_`-prefixed ones.
 // Errors: bad_request naming what is wrong (missing source or target, a

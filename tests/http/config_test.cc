@@ -75,6 +75,29 @@ TEST_SUITE("http-unit") {
     CHECK_FALSE(parse_command_line({"--config", path}).is_ok());
   }
 
+  TEST_CASE("TLS settings come from flags or CouchDB's config keys, certificate and key together") {
+    auto c = parse_command_line({"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca-file", "ca.pem"});
+    REQUIRE(c.is_ok());
+    CHECK(c->server.tls_cert == "c.pem");
+    CHECK(c->server.tls_key == "k.pem");
+    CHECK(c->server.tls_ca_file == "ca.pem");
+    CHECK(parse_command_line({})->server.tls_cert.empty());
+    divan::testing::TempDir tmp;
+    std::string path = tmp.file("divan.ini");
+    std::ofstream(path) << "[ssl]\ncert_file = /etc/c.pem\nkey_file = /etc/k.pem\n"
+                        << "[replicator]\nssl_trusted_certificates_file = /etc/ca.pem\n";
+    auto f = parse_command_line({"--config", path, "--tls-ca-file", "other.pem"});
+    REQUIRE(f.is_ok());
+    CHECK(f->server.tls_cert == "/etc/c.pem");
+    CHECK(f->server.tls_key == "/etc/k.pem");
+    CHECK(f->server.tls_ca_file == "other.pem");
+    for (auto args : std::vector<std::vector<std::string>>{{"--tls-cert", "c.pem"}, {"--tls-key", "k.pem"}}) {
+      auto half = parse_command_line(args);
+      REQUIRE_FALSE(half.is_ok());
+      CHECK(half.status().reason().find("--tls-cert and --tls-key") != std::string::npos);
+    }
+  }
+
   TEST_CASE("percent decoding of path segments and query strings") {
     std::string out;
     CHECK(percent_decode("a%2Fb", &out));

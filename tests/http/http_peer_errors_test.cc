@@ -41,7 +41,7 @@ int closed_port() {
 }  // namespace
 
 TEST_SUITE("http") {
-  TEST_CASE("make_http_peer rejects malformed URLs and https, naming no password") {
+  TEST_CASE("make_http_peer rejects malformed URLs, naming no password") {
     for (const char* bad : {"", "localhost:5984/db", "ftp://h/db", "http://h", "http://h/",
                             "http://h:99999/db", "http://h:x/db", "http://h:/db", "http://h/db?x=1",
                             "http://h/db#f", "http:///db", "http://[::1/db", "http://h//db",
@@ -51,9 +51,10 @@ TEST_SUITE("http") {
       REQUIRE(!p.is_ok());
       CHECK(p.status().code() == ErrorCode::kBadRequest);
     }
-    auto https = divan::make_http_peer("https://h/db");
-    REQUIRE(!https.is_ok());
-    CHECK(https.status().reason() == "https is not supported yet");
+    for (const char* bad : {"https://h", "https://h:0/db", "HTTPS:///db"}) {
+      CAPTURE(bad);
+      CHECK(divan::make_http_peer(bad).status().code() == ErrorCode::kBadRequest);
+    }
     auto leaky = divan::make_http_peer("http://bob:s3cret@h:99999/db");
     REQUIRE(!leaky.is_ok());
     CHECK(leaky.status().reason().find("s3cret") == std::string::npos);
@@ -73,6 +74,9 @@ TEST_SUITE("http") {
     CHECK(open_peer("http://bob:secret@Host:5984/a%2fb/")->id() == "http://bob@host:5984/a%2Fb");
     CHECK(open_peer("http://host/pre/fix/db")->id() == "http://host:80/pre/fix/db");
     CHECK(open_peer("http://[::1]:5984/db")->id() == "http://[::1]:5984/db");
+    // https: its own scheme and default port.
+    CHECK(open_peer("HTTPS://bob:secret@Host/db")->id() == "https://bob@host:443/db");
+    CHECK(open_peer("https://host:6984/db")->id() == "https://host:6984/db");
     HttpPeerOptions o;
     o.username = "ann";
     o.password = "pw";

@@ -2,7 +2,9 @@
 // with a fresh data folder, for integration tests. It is stopped with
 // SIGTERM (SIGKILL if it does not stop within 20 s) when the object dies.
 //
-// The binary's path comes from $DIVAN_BIN (meson sets it).
+// The binary's path comes from $DIVAN_BIN (meson sets it). A server started
+// with --tls-cert/--tls-key speaks HTTPS (tls()); its requests then go over
+// TLS, verified against the CA file given to set_ca_file().
 #ifndef DIVAN_TESTS_HTTP_SERVER_PROCESS_H_
 #define DIVAN_TESTS_HTTP_SERVER_PROCESS_H_
 
@@ -85,15 +87,18 @@ class ServerProcess {
         log_.append(buf, static_cast<std::size_t>(n));
       }
     });
-    // Wait for "listening on http://127.0.0.1:PORT".
+    // Wait for "listening on http://127.0.0.1:PORT" (or https://).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
       {
         std::lock_guard<std::mutex> lock(mu_);
-        auto at = log_.find("listening on http://127.0.0.1:");
-        if (at != std::string::npos) {
+        for (const std::string scheme : {"http", "https"}) {
+          const std::string marker = "listening on " + scheme + "://127.0.0.1:";
+          auto at = log_.find(marker);
+          if (at == std::string::npos) continue;
           auto end = log_.find('\n', at);
-          if (end != std::string::npos) port_ = std::atoi(log_.c_str() + at + 30);
+          if (end != std::string::npos) port_ = std::atoi(log_.c_str() + at + marker.size());
+          tls_ = scheme == "https";
         }
       }
       if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -106,6 +111,15 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  // Whether the server said it listens on https://.
+  bool tls() const { return tls_; }
+  // "http://127.0.0.1:PORT" or "https://127.0.0.1:PORT".
+  std::string origin() const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+  }
+  // The PEM file of the CA that client() and request() trust for a TLS
+  // server (its certificate and host name are verified).
+  void set_ca_file(const std::string& ca_file) { ca_file_ = ca_file; }
   const std::string& data_dir() const { return data_; }
   std::string log() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -149,7 +163,11 @@ class ServerProcess {
   }
 
   httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
+    httplib::Client c(origin());
+    if (tls_) {
+      c.enable_server_certificate_verification(true);
+      c.set_ca_cert_path(ca_file_);
+    }
     c.set_read_timeout(30, 0);
     c.set_keep_alive(true);
     return c;
@@ -187,6 +205,8 @@ class ServerProcess {
   pid_t pid_ = 0;
   int err_fd_ = -1;
   int port_ = 0;
+  bool tls_ = false;
+  std::string ca_file_;
   int exit_status_ = 0;
   std::thread reader_;
   std::mutex mu_;

@@ -65,6 +65,7 @@ TEST_SUITE("replicator") {
     CHECK(s.target.headers.at("X-A") == "1");
     CHECK(s.target.username == std::optional<std::string>("bob"));
     CHECK(s.target.password == std::optional<std::string>("pw"));
+    CHECK(s.target.auth == PeerAuth::kBasic);
     CHECK(s.options.continuous);
     CHECK(s.options.create_target);
     CHECK(s.options.doc_ids == std::vector<std::string>{"x", "y"});
@@ -76,6 +77,16 @@ TEST_SUITE("replicator") {
     CHECK(c.replication_id == std::optional<std::string>("abc+continuous"));
     CHECK(spec(R"({"source":"a","target":"b","since_seq":12})").options.since_seq ==
           std::optional<std::string>("12"));
+  }
+
+  TEST_CASE("auth.cookie asks for a cookie session with its credentials") {
+    ReplicationSpec s = spec(R"({"source":{"url":"https://h/a","auth":{"cookie":{"username":"ann","password":"pw"}}},)"
+                             R"("target":"b"})");
+    CHECK(s.source.auth == PeerAuth::kSession);
+    CHECK(s.source.username == std::optional<std::string>("ann"));
+    CHECK(s.source.password == std::optional<std::string>("pw"));
+    CHECK(s.target.auth == PeerAuth::kBasic);
+    CHECK_FALSE(s.target.username);
   }
 
   TEST_CASE("a malformed or unsupported _replicate body is a bad_request naming the problem") {
@@ -95,6 +106,9 @@ TEST_SUITE("replicator") {
                           Case{R"({"source":"a","target":"b","worker_batch_size":0})", "worker_batch_size"},
                           Case{R"({"source":"a","target":{"url":"b","auth":{"basic":{"username":"x"}}}})",
                                "auth.basic"},
+                          Case{R"({"source":"a","target":{"url":"b","auth":{"cookie":{"password":"x"}}}})",
+                               "auth.cookie"},
+                          Case{R"({"source":"a","target":{"url":"b","auth":{"digest":{}}}})", "auth"},
                           Case{R"({"source":"","target":"b"})", "empty"}}) {
       INFO(c.body);
       auto s = parse_replication_spec(c.body);
