@@ -1550,7 +1550,7 @@ int main(int argc, char** argv) {
   if (o.divan && !g_interrupted) {
     std::filesystem::create_directories(g_root + "/divan/data");
     ServerSpec spec{"divan",
-                    {divan_bin, "serve", "--bind", "127.0.0.1", "--port", "{port}", "--data", g_root + "/divan/data",
+                    {divan_bin, "serve", "--insecure-admin-party", "--bind", "127.0.0.1", "--port", "{port}", "--data", g_root + "/divan/data",
                      "--log-level", "warn"},
                     g_root + "/divan",
                     g_root + "/divan/server.log"};

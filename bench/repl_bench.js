@@ -115,7 +115,7 @@ async function startDivan(name) {
   const data = path.join(SCRATCH, name);
   const logFile = path.join(SCRATCH, name + '.log');
   const out = fs.openSync(logFile, 'w');
-  const proc = spawn(DIVAN, ['serve', '--bind', '127.0.0.1', '--port', String(port), '--data', data],
+  const proc = spawn(DIVAN, ['serve', '--insecure-admin-party', '--bind', '127.0.0.1', '--port', String(port), '--data', data],
     { stdio: ['ignore', out, out] });
   children.push(proc);
   const url = `http://127.0.0.1:${port}`;

@@ -1,8 +1,16 @@
 #include "http/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "divan/auth.h"
 
 namespace divan::http {
 namespace {
@@ -90,8 +98,27 @@ Status apply_config_file(const std::string& path, Config* config) {
     if (eq == std::string::npos) return Status::bad_request(where + "expected key = value");
     std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
     Status s;
+    const bool auth_section = section == "chttpd_auth" || section == "couch_httpd_auth";
     if (section == "admins") {
+      if (key.empty() || value.empty()) return Status::bad_request(where + "an admin needs a name and a password");
       config->admins[key] = value;
+    } else if (auth_section && key == "iterations") {
+      s = parse_number(where + "iterations", value, &o.auth.iterations);
+      if (s.is_ok() && o.auth.iterations == 0) s = Status::bad_request(where + "iterations must be at least 1");
+    } else if (auth_section && key == "secret") {
+      o.auth.secret = value;
+    } else if (auth_section && key == "timeout") {
+      long long seconds = 0;
+      s = parse_number(where + "timeout", value, &seconds);
+      if (s.is_ok() && seconds < 1) s = Status::bad_request(where + "timeout must be at least 1 second");
+      o.auth.cookie_timeout = std::chrono::seconds(seconds);
+    } else if (auth_section && key == "allow_persistent_cookies") {
+      s = parse_bool(where + "allow_persistent_cookies", value, &o.auth.persistent_cookies);
+    } else if (auth_section && key == "max_failed_logins_per_second") {
+      s = parse_number(where + "max_failed_logins_per_second", value, &o.auth.max_failed_logins_per_second);
+      if (s.is_ok() && o.auth.max_failed_logins_per_second == 0) {
+        s = Status::bad_request(where + "max_failed_logins_per_second must be at least 1");
+      }
     } else if (section == "httpd" && key == "bind_address") {
       o.bind = value;
     } else if (section == "httpd" && key == "port") {
@@ -134,6 +161,7 @@ Result<Config> parse_command_line(const std::vector<std::string>& args) {
   for (std::size_t j = i; j + 1 < args.size(); ++j) {
     if (args[j] == "--config") {
       if (Status s = apply_config_file(args[j + 1], &config); !s.is_ok()) return s;
+      config.config_file = args[j + 1];
     }
   }
   ServerOptions& o = config.server;
@@ -146,6 +174,10 @@ Result<Config> parse_command_line(const std::vector<std::string>& args) {
     if (a == "--version") {
       config.command = Config::Command::kVersion;
       return config;
+    }
+    if (a == "--insecure-admin-party") {
+      config.insecure_admin_party = true;
+      continue;
     }
     if (i + 1 >= args.size()) return Status::bad_request("unknown or incomplete option " + a);
     const std::string& v = args[++i];
@@ -162,6 +194,12 @@ Result<Config> parse_command_line(const std::vector<std::string>& args) {
       s = parse_level(v, &o.log_level);
     } else if (a == "--max-connections") {
       s = parse_number("--max-connections", v, &o.max_connections);
+    } else if (a == "--admin") {
+      auto colon = v.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) {
+        return Status::bad_request("--admin needs NAME:PASSWORD");
+      }
+      config.admins[v.substr(0, colon)] = v.substr(colon + 1);
     } else if (a == "--sync") {
       s = add_sync("--sync ", v, &o);
     } else if (a == "--cors-origins") {
@@ -186,6 +224,83 @@ Result<Config> parse_command_line(const std::vector<std::string>& args) {
   return config;
 }
 
+Status apply_admin_environment(const char* user, const char* password, Config* config) {
+  bool has_user = user != nullptr && *user != '\0';
+  bool has_password = password != nullptr && *password != '\0';
+  if (has_user != has_password) {
+    return Status::bad_request("DIVAN_USER and DIVAN_PASSWORD must be set together");
+  }
+  if (has_user) config->admins[user] = password;
+  return Status::ok();
+}
+
+namespace {
+
+// Rewrites the [admins] lines of `path` whose names are in `hashed` with
+// those values, atomically (temporary file, fsync, rename), keeping the
+// file's permissions.
+Status rewrite_admins(const std::string& path, const std::map<std::string, std::string>& hashed) {
+  std::ifstream in(path);
+  if (!in) return Status::io_error("cannot read config file " + path);
+  std::string out, line, section;
+  while (std::getline(in, line)) {
+    std::string t = trim(line);
+    if (!t.empty() && t.front() == '[' && t.back() == ']') section = trim(t.substr(1, t.size() - 2));
+    auto eq = t.find('=');
+    if (section == "admins" && eq != std::string::npos && t[0] != '#' && t[0] != ';') {
+      std::string key = trim(t.substr(0, eq));
+      if (auto it = hashed.find(key); it != hashed.end()) line = key + " = " + it->second;
+    }
+    out += line + "\n";
+  }
+  in.close();
+  struct stat st {};
+  mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
+  std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return Status::io_error("cannot write " + temp + ": " + std::strerror(errno));
+  bool ok = ::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    return Status::io_error("cannot rewrite config file " + path + ": " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status prepare_admins(Config* config, RandomSource& random) {
+  AuthOptions& auth = config->server.auth;
+  auth.admin_party = config->insecure_admin_party;
+  std::map<std::string, std::string> file_hashed;  // hashes of the config file's clear passwords
+  for (const auto& [name, value] : config->admins) {
+    std::string hash = value;
+    if (is_hashed_admin_password(value)) {
+      auto c = Credentials::from_admin_hash(value);
+      if (!c.is_ok()) return Status::bad_request("admin " + name + ": " + c.status().reason());
+    } else {
+      hash = hash_admin_password(value, auth.iterations, random);
+    }
+    auth.admins[name] = hash;
+  }
+  // Which clear passwords came from the file (and were not overridden).
+  if (!config->config_file.empty()) {
+    Config file_only;
+    if (Status s = apply_config_file(config->config_file, &file_only); !s.is_ok()) return s;
+    for (const auto& [name, value] : file_only.admins) {
+      if (is_hashed_admin_password(value)) continue;
+      // A clear password overridden by --admin is hashed there all the same.
+      auto given = config->admins.find(name);
+      file_hashed[name] = given != config->admins.end() && given->second == value
+                              ? auth.admins[name]
+                              : hash_admin_password(value, auth.iterations, random);
+    }
+  }
+  if (!file_hashed.empty()) return rewrite_admins(config->config_file, file_hashed);
+  return Status::ok();
+}
+
 std::string usage() {
   return R"(divan: a CouchDB-style replicating document database
 
@@ -203,6 +318,10 @@ Options:
   --log-level LEVEL       error, warn, info (default: one line per request), debug
   --max-connections N     connections served at once (default 2048)
   --cors-origins LIST     enable CORS for these origins (comma-separated, * for any)
+  --admin NAME:PASSWORD   a server admin (repeatable; also [admins] in the config
+                          file, or DIVAN_USER and DIVAN_PASSWORD in the environment)
+  --insecure-admin-party  serve without admins: every request is a server admin.
+                          Only for local experiments
   --sync DB=URL           keep local database DB in sync with the database at URL,
                           both ways, continuously (repeatable)
   --tls-cert FILE         serve HTTPS (only) with this PEM certificate (chain);

@@ -15,9 +15,16 @@ struct Config {
   enum class Command { kServe, kHelp, kVersion };
   Command command = Command::kServe;
   ServerOptions server;
-  // [admins] from the config file, name -> password or hash. Kept for the
-  // authentication layer (issue 5); not enforced yet.
+  // Server admins, name -> password in clear or hash: [admins] of the
+  // config file, then --admin and DIVAN_USER/DIVAN_PASSWORD. prepare_admins
+  // hashes them into server.auth.admins.
   std::map<std::string, std::string> admins;
+  // The config file given with --config (its [admins] passwords in clear
+  // are replaced by their hashes on start, as CouchDB does).
+  std::string config_file;
+  // --insecure-admin-party: serve without admins, every request acting as
+  // a server admin (for local experiments only; warned at every start).
+  bool insecure_admin_party = false;
 };
 
 // Parses the command line (argv[0] excluded), reading --config FILE first so
@@ -31,6 +38,18 @@ Result<Config> parse_command_line(const std::vector<std::string>& args);
 // credentials; [admins] name = password; [ssl] cert_file, key_file;
 // [replicator] ssl_trusted_certificates_file. Unknown keys are errors.
 Status apply_config_file(const std::string& path, Config* config);
+
+// Adds the admin of DIVAN_USER and DIVAN_PASSWORD (as CouchDB's container
+// image does with COUCHDB_USER and COUCHDB_PASSWORD); null or empty values
+// add nothing. Errors: bad_request when only one of them is set.
+Status apply_admin_environment(const char* user, const char* password, Config* config);
+
+// Hashes the admins into config->server.auth.admins and sets admin_party
+// from --insecure-admin-party. Passwords in clear written in the config
+// file are replaced there by their hashes (the file is rewritten
+// atomically). Errors: bad_request for a malformed hash, io_error when the
+// config file cannot be rewritten.
+Status prepare_admins(Config* config, RandomSource& random);
 
 // The --help text.
 std::string usage();

@@ -18,6 +18,7 @@
 
 #include "divan/data_dir.h"
 #include "divan/database.h"
+#include "http/auth.h"
 #include "http/http_error.h"
 #include "http/json.h"
 
@@ -79,6 +80,15 @@ class Ctx {
   // The server's base URL as the client used it, for Location headers.
   std::string base_url() const;
 
+  // ---- who is asking (set before routing) ----
+  const Identity& identity() const { return identity_; }
+  const UserCtx& user() const { return identity_.user; }
+  void set_identity(Identity id) { identity_ = std::move(id); }
+  // Whether the user is an admin of the database the request is about (set
+  // by authorize_db; server admins always are).
+  bool db_admin() const { return db_admin_ || identity_.user.is_server_admin(); }
+  void set_db_admin(bool admin) { db_admin_ = admin; }
+
  private:
   Server& server_;
   const httplib::Request& req_;
@@ -87,6 +97,8 @@ class Ctx {
   std::vector<std::string> path_;
   bool path_ok_ = true;
   std::map<std::string, std::string> params_;
+  Identity identity_;
+  bool db_admin_ = false;
 };
 
 // Percent-decodes `s` (no '+' to space: that is for query strings).

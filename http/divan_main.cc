@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,17 @@ int main(int argc, char** argv) {
   if (config->command == Config::Command::kVersion) {
     std::printf("divan %s (CouchDB API %s)\n", kDivanVersion, kCouchDbVersion);
     return 0;
+  }
+  divan::Status admins = apply_admin_environment(std::getenv("DIVAN_USER"), std::getenv("DIVAN_PASSWORD"), &*config);
+  if (admins.is_ok()) admins = prepare_admins(&*config, *divan::RandomSource::system());
+  if (!admins.is_ok()) {
+    std::fprintf(stderr, "divan: %s\n", admins.reason().c_str());
+    return 2;
+  }
+  if (config->insecure_admin_party) {
+    std::fprintf(stderr,
+                 "[warn] INSECURE ADMIN PARTY: every request acts as a server admin "
+                 "(--insecure-admin-party). Never use this beyond local experiments.\n");
   }
 
   // SIGINT and SIGTERM are taken by one thread with sigwait, before any

@@ -2,6 +2,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <map>
 
 #include "http/handlers.h"
 #include "http/server.h"
@@ -94,12 +95,110 @@ void handle_uuids(Ctx& ctx) {
   ctx.json(200, w.take());
 }
 
+namespace {
+
+// A name and password from a POST /_session body: JSON or form-encoded.
+// Returns false having answered (415 other content types, 400 bad bodies).
+bool read_login(Ctx& ctx, std::string* name, std::string* password) {
+  std::string type = ctx.header("Content-Type");
+  type = type.substr(0, type.find(';'));
+  std::map<std::string, std::string> fields;
+  if (type == "application/x-www-form-urlencoded") {
+    std::string_view body = ctx.body();
+    while (!body.empty()) {
+      auto amp = body.find('&');
+      std::string_view pair = body.substr(0, amp);
+      body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+      auto eq = pair.find('=');
+      std::string key, value;
+      if (!percent_decode(pair.substr(0, eq), &key, true) ||
+          (eq != std::string_view::npos && !percent_decode(pair.substr(eq + 1), &value, true))) {
+        ctx.error(HttpError::bad_request("Malformed form body"));
+        return false;
+      }
+      fields[key] = value;
+    }
+  } else if (type == "application/json") {
+    auto body = ctx.json_object_body();
+    if (!body.is_ok()) {
+      ctx.error(body.status());
+      return false;
+    }
+    for (const auto& m : body->GetObject()) {
+      if (m.value.IsString()) fields[m.name.GetString()] = std::string(m.value.GetString(), m.value.GetStringLength());
+    }
+  } else {
+    ctx.error(HttpError{415, "bad_content_type",
+                        "Content-Type must be application/x-www-form-urlencoded or application/json", {}});
+    return false;
+  }
+  auto user = fields.find("name");
+  if (user == fields.end()) user = fields.find("username");
+  *name = user == fields.end() ? "" : user->second;
+  *password = fields.count("password") ? fields["password"] : "";
+  return true;
+}
+
+void write_user(JsonWriter& w, const UserCtx& user) {
+  w.key("name");
+  if (user.name) w.string(*user.name);
+  else w.null();
+  w.key("roles").start_array();
+  for (const auto& r : user.roles) w.string(r);
+  w.end_array();
+}
+
+}  // namespace
+
+// /_session: cookie sessions (couchdb-semantics.md §7.3).
 void handle_session(Ctx& ctx) {
-  // Until authentication lands (issue 5), every request acts as the
-  // server admin of a local server; this answers that honestly.
-  if (!only_get(ctx)) return;
-  ctx.json(200,
-           R"({"ok":true,"userCtx":{"name":null,"roles":["_admin"]},"info":{"authentication_handlers":["default"],"authentication_db":"_users"}})");
+  Authenticator& auth = ctx.server().auth();
+  const bool tls = ctx.server().tls();
+  // Logging in or out replaces a refreshed cookie set before routing.
+  if (!ctx.is("GET")) ctx.res().headers.erase("Set-Cookie");
+  if (ctx.is("GET")) {
+    auto basic = ctx.bool_param("basic", false);
+    if (!basic.is_ok()) return ctx.error(basic.status());
+    if (*basic && ctx.user().is_anonymous()) {
+      return ctx.error(HttpError{401, "unauthorized", "Please login.", {}});
+    }
+    JsonWriter w;
+    w.start_object();
+    w.key("ok").boolean(true);
+    w.key("userCtx").start_object();
+    write_user(w, ctx.user());
+    w.end_object();
+    w.key("info").start_object();
+    w.key("authentication_handlers").start_array().string("cookie").string("default").end_array();
+    if (!ctx.identity().method.empty()) w.key("authenticated").string(ctx.identity().method);
+    w.key("authentication_db").string("_users");
+    w.end_object();
+    w.end_object();
+    return ctx.json(200, w.take());
+  }
+  if (ctx.is("DELETE")) {
+    ctx.set_header("Set-Cookie", auth.clearing_cookie(tls));
+    return ctx.json(200, R"({"ok":true})");
+  }
+  if (!ctx.is("POST")) return ctx.error(HttpError::method_not_allowed("GET,HEAD,POST,DELETE"));
+  std::string name, password;
+  if (!read_login(ctx, &name, &password)) return;
+  Identity id;
+  if (auto e = auth.login(name, password, ctx.req().remote_addr, tls, &id)) {
+    if (e->status == 401) ctx.set_header("Set-Cookie", auth.clearing_cookie(tls));
+    return ctx.error(*e);
+  }
+  ctx.set_header("Set-Cookie", *id.set_cookie);
+  if (const std::string* next = ctx.param("next"); next && !next->empty() && (*next)[0] == '/') {
+    ctx.set_header("Location", ctx.base_url() + *next);
+    return ctx.json(302, R"({"ok":true})");
+  }
+  JsonWriter w;
+  w.start_object();
+  w.key("ok").boolean(true);
+  write_user(w, id.user);
+  w.end_object();
+  ctx.json(200, w.take());
 }
 
 }  // namespace divan::http

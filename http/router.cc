@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include "http/authz.h"
 #include "http/cors.h"
 #include "http/handlers.h"
 
@@ -12,16 +13,52 @@ bool is_system_db(const std::string& name) {
 }
 
 void route_server(Ctx& ctx, const std::string& name) {
-  if (name == "_all_dbs") return handle_all_dbs(ctx);
+  if (name == "_all_dbs") return require_server_admin(ctx) ? handle_all_dbs(ctx) : void();
   if (name == "_up") return handle_up(ctx);
   if (name == "_uuids") return handle_uuids(ctx);
   if (name == "_session") return handle_session(ctx);
   if (name == "_replicate") return handle_replicate(ctx);
-  if (name == "_active_tasks") return handle_active_tasks(ctx);
+  if (name == "_active_tasks") return require_server_admin(ctx) ? handle_active_tasks(ctx) : void();
   ctx.error(HttpError::bad_request("Unknown server endpoint: " + name));
 }
 
+// What a request about database `db` needs (couchdb-semantics.md §7.5).
+// p[0] is the database.
+Access db_access(const Ctx& ctx, const std::string& db, const std::vector<std::string>& p) {
+  const bool read = ctx.is("GET") || ctx.is("HEAD");
+  if (p.size() == 1) {
+    if (ctx.is("PUT") || ctx.is("DELETE") || db == "_users" || db == "_replicator") {
+      return Access::kServerAdmin;
+    }
+    return Access::kMember;  // POST /db checks a design document itself
+  }
+  const std::string& sub = p[1];
+  // "/db/_design/x", or "/db/_design%2Fx" (one decoded segment).
+  const bool design = sub == "_design" || sub.starts_with("_design/");
+  const bool local = sub == "_local" || sub.starts_with("_local/");
+  const bool special = !design && !local && !sub.empty() && sub[0] == '_';
+  if (db == "_users") {
+    // Users read and write their own documents by the rules of the
+    // handlers; everything else of _users is for server admins.
+    return design || local || special ? Access::kServerAdmin : Access::kAnyone;
+  }
+  // Replication jobs may name local databases, which the replicator opens
+  // directly, past their _security: only server admins may see or write
+  // them, whatever the _replicator database's own _security says.
+  if (db == "_replicator") return Access::kServerAdmin;
+  if (design) return read ? Access::kMember : Access::kDbAdmin;
+  if (sub == "_security" || sub == "_revs_limit") return read ? Access::kMember : Access::kDbAdmin;
+  if (sub == "_compact") return Access::kDbAdmin;
+  // Documents, _local documents and the rest; _bulk_docs checks design
+  // documents one by one.
+  return Access::kMember;
+}
+
 void route_db(Ctx& ctx, const std::string& db, const std::vector<std::string>& p) {
+  // Creating a database is the one request about a database that may not
+  // exist; it needs a server admin, checked before the database is opened.
+  if (p.size() == 1 && ctx.is("PUT")) return require_server_admin(ctx) ? handle_db(ctx, db) : void();
+  if (!authorize_db(ctx, db, db_access(ctx, db, p))) return;
   if (p.size() == 1) return handle_db(ctx, db);
   const std::string& sub = p[1];
   if (sub == "_design" || sub == "_local") {
@@ -62,7 +99,9 @@ void route(Ctx& ctx) {
   const std::string& first = p[0];
   if (!first.empty() && first[0] == '_' && !is_system_db(first)) {
     if (p.size() == 1) return route_server(ctx, first);
-    if (first == "_scheduler" && p.size() == 2) return handle_scheduler(ctx, p[1]);
+    if (first == "_scheduler" && p.size() == 2) {
+      return require_server_admin(ctx) ? handle_scheduler(ctx, p[1]) : void();
+    }
     return ctx.error(HttpError::not_found("missing"));
   }
   route_db(ctx, first, p);

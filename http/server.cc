@@ -178,15 +178,43 @@ Server::~Server() {
 }
 
 Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options) {
+  if (options.auth.admins.empty() && !options.auth.admin_party) {
+    return Status::bad_request(
+        "no server admin: give one with --admin NAME:PASSWORD, in the config file's [admins], "
+        "or with DIVAN_USER and DIVAN_PASSWORD (or run an insecure admin party with "
+        "--insecure-admin-party)");
+  }
   if (Status s = check_tls_files(options); !s.is_ok()) return s;
   DataDirOptions data = options.data;
   data.release_pages_interval = options.release_pages_interval;
+  // New databases are for server admins until their _security says
+  // otherwise, as in CouchDB 3.
+  if (data.default_security.empty()) data.default_security = std::string(kAdminOnlySecurity);
   auto dir = DataDir::open(options.data_dir, data);
   if (!dir.is_ok()) return dir.status();
   std::unique_ptr<Server> server(new Server(options, std::move(dir.value())));
   if (!server->http_->is_valid()) {
     return Status::bad_request("cannot serve HTTPS with certificate " + options.tls_cert + " and key " +
                                options.tls_key + openssl_error());
+  }
+  AuthOptions auth = options.auth;
+  if (auth.secret.empty()) {
+    RandomSource* random = options.data.random ? options.data.random : RandomSource::system();
+    auto secret = load_or_make_secret(options.data_dir, *random);
+    if (!secret.is_ok()) return secret.status();
+    auth.secret = *secret;
+  }
+  server->auth_ = std::make_unique<Authenticator>(
+      std::move(auth), *server->data_dir_,
+      options.data.clock ? *options.data.clock : *Clock::system(),
+      options.data.random ? *options.data.random : *RandomSource::system());
+  // _users holds the users who are not server admins (made if missing, as
+  // CouchDB does), server-admin-only except for the users' own documents.
+  if (auto users = server->data_dir_->open_database(users_db::kName);
+      !users.is_ok() && users.status().code() == ErrorCode::kNotFound) {
+    if (auto made = server->data_dir_->create_database(users_db::kName); !made.is_ok()) {
+      return made.status();
+    }
   }
   server->install_handlers();
   SchedulerOptions so;
@@ -249,7 +277,16 @@ void Server::install_handlers() {
 
   auto handle = [this](const httplib::Request& req, httplib::Response& res) {
     Ctx ctx(*this, req, res);
-    if (ctx.path_ok()) route(ctx);
+    if (!ctx.path_ok()) return;
+    Identity id;
+    if (auto e = auth_->identify(req.get_header_value("Authorization"), req.get_header_value("Cookie"),
+                                 req.remote_addr, tls(), &id)) {
+      if (e->status == 401) res.set_header("Set-Cookie", auth_->clearing_cookie(tls()));
+      return ctx.error(*e);
+    }
+    if (id.set_cookie) res.set_header("Set-Cookie", *id.set_cookie);
+    ctx.set_identity(std::move(id));
+    route(ctx);
   };
   for (const char* pattern : {".*"}) {
     h.Get(pattern, handle);

@@ -29,6 +29,7 @@
 #include "divan/options.h"
 #include "divan/replication_scheduler.h"
 #include "divan/status.h"
+#include "http/auth.h"
 
 namespace httplib {
 class Server;
@@ -77,6 +78,10 @@ struct ServerOptions {
 
   CorsOptions cors;
   LogLevel log_level = LogLevel::kInfo;
+
+  // Users and sessions. The server refuses to start without an admin
+  // unless auth.admin_party is set.
+  AuthOptions auth;
 
   // Run the replications described in the `_replicator` database (made if
   // missing), resuming unfinished ones at start.
@@ -132,6 +137,7 @@ class Server {
   // Whether the server speaks HTTPS (cookies are then marked Secure).
   bool tls() const;
   DataDir& data_dir() { return *data_dir_; }
+  Authenticator& auth() { return *auth_; }
   // Runs POST /_replicate and _replicator jobs.
   ReplicationScheduler& scheduler() { return *scheduler_; }
   const ServerOptions& options() const { return options_; }
@@ -158,6 +164,7 @@ class Server {
   // before the databases close.
   std::unique_ptr<ReplicationScheduler> scheduler_;
   std::unique_ptr<ReplicatorDatabase> replicator_db_;
+  std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   int listen_fd_ = -1;

@@ -47,6 +47,12 @@ struct DataDirOptions {
   // document_too_large.
   std::size_t max_document_size = 8'000'000;
 
+  // The security object (CouchDB's _security, JSON text) given to newly
+  // created databases; empty gives none ("{}"). The core only stores it; a
+  // server enforces it (divan's sets CouchDB 3's admin-only default,
+  // divan/auth.h kAdminOnlySecurity).
+  std::string default_security;
+
   // revs_limit given to newly created databases (CouchDB's default, 1000).
   // Each database's own limit is changed with Database::set_revs_limit().
   std::uint32_t default_revs_limit = 1000;
@@ -73,7 +79,7 @@ struct DataDirOptions {
   // file pages in; without this the process's resident size grows towards
   // the size of every database read. The pages stay in the OS page cache,
   // so this costs only minor faults when they are read again. Zero (the
-  // default) never does it; the server does it every second.
+  // default) never does it; the server does it every 100 ms.
   std::chrono::milliseconds release_pages_interval{0};
 
   // Time and randomness. Null means Clock::system() / RandomSource::system().

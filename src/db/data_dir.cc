@@ -86,10 +86,14 @@ class DataDirImpl final : public DataDir {
     remove_quietly(temp.string() + "-lock");
     {
       auto made = DatabaseImpl::open(ctx_, std::string(name), temp.string(), /*create=*/true);
-      if (!made.is_ok()) {
+      Status s = made.is_ok() ? Status::ok() : made.status();
+      if (s.is_ok() && !ctx_.options.default_security.empty()) {
+        s = (*made)->set_security(ctx_.options.default_security);
+      }
+      if (!s.is_ok()) {
         remove_quietly(temp);
         remove_quietly(temp.string() + "-lock");
-        return made.status();
+        return s;
       }
     }  // closes the environment
     fs::rename(temp, file, ec);

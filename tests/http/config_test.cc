@@ -3,6 +3,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+
+#include "divan/auth.h"
 
 #include "http/config.h"
 #include "http/context.h"
@@ -96,6 +99,50 @@ TEST_SUITE("http-unit") {
       REQUIRE_FALSE(half.is_ok());
       CHECK(half.status().reason().find("--tls-cert and --tls-key") != std::string::npos);
     }
+  }
+
+  TEST_CASE("admins from flags, the config file and the environment are hashed; clear ones in the file in place") {
+    for (const char* bad : {"alice", ":pw", "alice:"}) {
+      CAPTURE(bad);
+      CHECK(parse_command_line({"--admin", bad}).status().code() == divan::ErrorCode::kBadRequest);
+    }
+    divan::testing::TempDir tmp;
+    std::string ini = tmp.file("divan.ini");
+    std::ofstream(ini) << "[admins]\nfile = clear\nover = old\nkept = -pbkdf2-"
+                       << divan::pbkdf2_hex("sha", "k", "s", 1).value()
+                       << ",s,1\n[chttpd_auth]\niterations = 5\n";
+    auto c = parse_command_line({"--config", ini, "--admin", "cli:pw:with:colons", "--admin", "over:new"});
+    REQUIRE(c.is_ok());
+    CHECK(c->server.auth.iterations == 5);
+    CHECK(divan::http::apply_admin_environment("env", "", &*c).code() == divan::ErrorCode::kBadRequest);
+    CHECK(divan::http::apply_admin_environment(nullptr, nullptr, &*c).is_ok());
+    REQUIRE(divan::http::apply_admin_environment("env", "envpw", &*c).is_ok());
+    REQUIRE(divan::http::prepare_admins(&*c, *divan::RandomSource::system()).is_ok());
+    const auto& admins = c->server.auth.admins;
+    REQUIRE(admins.size() == 5);
+    for (auto [name, password] : {std::pair{"file", "clear"}, std::pair{"over", "new"}, std::pair{"kept", "k"},
+                                  std::pair{"cli", "pw:with:colons"}, std::pair{"env", "envpw"}}) {
+      CAPTURE(name);
+      auto cred = divan::Credentials::from_admin_hash(admins.at(name));
+      REQUIRE(cred.is_ok());
+      CHECK(cred->verify(password));
+    }
+    CHECK_FALSE(c->server.auth.admin_party);
+    // The file's clear passwords were replaced there by hashes (of its own
+    // value where a flag overrides it).
+    std::ifstream in(ini);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.find("file = " + admins.at("file") + "\n") != std::string::npos);
+    CHECK(text.find("clear") == std::string::npos);
+    CHECK(text.find("old") == std::string::npos);
+    CHECK(text.find("over = -pbkdf2:sha256-") != std::string::npos);
+    CHECK(text.find("iterations = 5") != std::string::npos);
+
+    auto party = parse_command_line({"--insecure-admin-party"});
+    REQUIRE(party.is_ok());
+    REQUIRE(divan::http::prepare_admins(&*party, *divan::RandomSource::system()).is_ok());
+    CHECK(party->server.auth.admin_party);
+    CHECK(parse_command_line({"--config", ini, "--bogus"}).status().code() == divan::ErrorCode::kBadRequest);
   }
 
   TEST_CASE("percent decoding of path segments and query strings") {

@@ -79,7 +79,13 @@ std::string first_rev(const std::string& id, const std::string& hash) {
 
 TEST_SUITE("http") {
   TEST_CASE("info names a missing database, and create makes it") {
-    ServerProcess s;
+    // bob is an admin (with a cheap hash): the credentials must be sent.
+    divan::testing::TempDir tmp;
+    {
+      std::ofstream ini(tmp.file("divan.ini"));
+      ini << "[admins]\nbob = s3cret\n[chttpd_auth]\niterations = 10\n";
+    }
+    ServerProcess s({"--config", tmp.file("divan.ini")});
     auto missing = open_peer("http://bob:s3cret@127.0.0.1:" + std::to_string(s.port()) + "/nodb");
     auto info = missing->info();
     REQUIRE(!info.is_ok());
@@ -102,10 +108,13 @@ TEST_SUITE("http") {
     REQUIRE(commit.is_ok());
     CHECK(*commit == info->instance_start_time);
 
-    auto odd = open_peer(url_of(s, "a%2Fb"));
+    const std::string bob = "http://bob:s3cret@127.0.0.1:" + std::to_string(s.port()) + "/";
+    auto odd = open_peer(bob + "a%2Fb");
     REQUIRE(odd->create().is_ok());
     CHECK(odd->info()->db_name == "a/b");
-    CHECK(open_peer(url_of(s, "Bad!"))->create().code() == ErrorCode::kIllegalDatabaseName);
+    CHECK(open_peer(bob + "Bad!")->create().code() == ErrorCode::kIllegalDatabaseName);
+    // Without credentials: refused for good.
+    CHECK(open_peer(url_of(s, "other"))->create().code() == ErrorCode::kUnauthorized);
   }
 
   TEST_CASE("changes reads rows with since, limit and doc_ids") {

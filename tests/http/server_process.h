@@ -15,8 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -62,8 +65,11 @@ class ServerProcess {
     data_ = data.empty() ? tmp_.path() + "/data" : data;
     int fds[2];
     REQUIRE(pipe(fds) == 0);
+    // Servers in tests run as an admin party unless a test secures them
+    // (secure_args() below).
     std::vector<std::string> args = {bin, "serve", "--bind", "127.0.0.1", "--port", "0",
                                      "--data", data_};
+    if (!names_admin(extra_args)) args.push_back("--insecure-admin-party");
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     pid_ = fork();
     REQUIRE(pid_ >= 0);
@@ -107,6 +113,21 @@ class ServerProcess {
   }
 
   ~ServerProcess() { stop(); }
+
+  // Whether `args` give the server an admin: --admin, a --config file
+  // with an [admins] section, or DIVAN_USER in the environment.
+  static bool names_admin(const std::vector<std::string>& args) {
+    if (const char* user = std::getenv("DIVAN_USER"); user && *user) return true;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (args[i] == "--admin") return true;
+      if (args[i] == "--config" && i + 1 < args.size()) {
+        std::ifstream in(args[i + 1]);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (text.find("[admins]") != std::string::npos) return true;
+      }
+    }
+    return false;
+  }
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 

@@ -71,14 +71,14 @@ TEST_SUITE("http") {
     CHECK(missing.body == "{\"error\":\"not_found\",\"reason\":\"Database does not exist.\"}\n");
 
     // _replicator is made at start, as CouchDB's single-node set-up does.
-    CHECK(s.get("/_all_dbs").body == "[\"_replicator\",\"a/b\",\"db1\"]\n");
+    CHECK(s.get("/_all_dbs").body == "[\"_replicator\",\"_users\",\"a/b\",\"db1\"]\n");
     CHECK(s.get("/_all_dbs?descending=true&limit=1").body == "[\"db1\"]\n");
     CHECK(s.get("/_all_dbs?startkey=%22b%22").body == "[\"db1\"]\n");
 
     CHECK(s.request("DELETE", "/db1?rev=1-abc").status == 400);
     CHECK(s.del("/db1").status == 200);
     CHECK(s.del("/db1").status == 404);
-    CHECK(s.get("/_all_dbs").body == "[\"_replicator\",\"a/b\"]\n");
+    CHECK(s.get("/_all_dbs").body == "[\"_replicator\",\"_users\",\"a/b\"]\n");
   }
 
   TEST_CASE("a bodiless PUT or DELETE, as curl sends them, is answered at once") {
@@ -128,7 +128,9 @@ TEST_SUITE("http") {
     CHECK(s.put("/db/_revs_limit", "\"x\"").status == 400);
     CHECK(s.get("/db/_revs_limit").body == "7\n");
 
-    CHECK(s.get("/db/_security").body == "{}\n");
+    // New databases are admin-only, as in CouchDB 3.
+    CHECK(s.get("/db/_security").body ==
+          R"({"members":{"roles":["_admin"]},"admins":{"roles":["_admin"]}})" "\n");
     const std::string sec = R"({"admins":{"names":["a"],"roles":[]},"members":{"names":[],"roles":["r"]}})";
     CHECK(s.put("/db/_security", sec).status == 200);
     CHECK(s.get("/db/_security").body == sec + "\n");

@@ -16,11 +16,14 @@ const path = require('node:path');
 
 // Starts `$DIVAN_BIN serve --bind 127.0.0.1 --port 0 --data <tmp>/data` and
 // resolves once it printed "listening on http://127.0.0.1:PORT" on stderr.
-async function startDivan(dataDir) {
+// `extraArgs` go to `divan serve`; without them it runs as an admin party
+// (--insecure-admin-party), as a test that does not exercise security needs.
+async function startDivan(dataDir, extraArgs = ['--insecure-admin-party']) {
   const bin = process.env.DIVAN_BIN;
   if (!bin) throw new Error('DIVAN_BIN is not set (meson sets it to the built http/divan)');
   fs.accessSync(bin, fs.constants.X_OK);
-  const proc = spawn(bin, ['serve', '--bind', '127.0.0.1', '--port', '0', '--data', dataDir],
+  const proc = spawn(bin, ['serve', '--bind', '127.0.0.1', '--port', '0', '--data', dataDir,
+                           ...extraArgs],
                      { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = [];  // the last lines divan printed, for failure reports
   let exited = null;
