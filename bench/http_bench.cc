@@ -150,6 +150,10 @@ struct Options {
   // Send _bulk_docs documents without "_id", so that each server makes its
   // own ids (divan: CouchDB's sequential ids; PouchDB Server: random UUIDs).
   bool server_ids = false;
+  // Secure divan (an admin instead of --insecure-admin-party) and send
+  // every request with that admin's Basic credentials, to measure what
+  // authentication costs.
+  bool auth = false;
   std::string divan_path;        // empty: next to this binary
   std::string pouchdb_dir;       // empty: <source>/bench/node_modules/pouchdb-server
   std::string node = "node";
@@ -164,7 +168,7 @@ struct Options {
 [[noreturn]] void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--docs N] [--seconds N] [--only bulk,put,get,changes]\n"
-               "          [--divan-only | --pouchdb-only] [--keep-going] [--server-ids]\n"
+               "          [--divan-only | --pouchdb-only] [--keep-going] [--server-ids] [--auth]\n"
                "          [--divan PATH] [--pouchdb-server-dir DIR] [--pouchdb-server-arg ARG]...\n"
                "          [--node PATH]\n"
                "          [--dir PATH] [--changes-reads N] [--put-clients N] [--get-clients N]\n"
@@ -216,6 +220,8 @@ Options parse_args(int argc, char** argv) {
       o.keep_going = true;
     } else if (a == "--server-ids") {
       o.server_ids = true;
+    } else if (a == "--auth") {
+      o.auth = true;
     } else if (a == "--divan") {
       o.divan_path = value();
     } else if (a == "--pouchdb-server-dir") {
@@ -273,6 +279,8 @@ void remove_root() {
 }
 
 std::atomic<bool> g_interrupted{false};
+// Sent with every request when non-empty (--auth): "Authorization: ...\r\n".
+std::string g_auth_header;
 
 void on_interrupt(int) { g_interrupted = true; }
 
@@ -371,6 +379,7 @@ class HttpConn {
     head_.clear();
     head_.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ");
     head_.append(host_header_).append("\r\nAccept: application/json\r\n");
+    head_.append(g_auth_header);
     if (!body.empty() || method == "PUT" || method == "POST") {
       head_.append("Content-Type: application/json\r\nContent-Length: ");
       head_.append(std::to_string(body.size())).append("\r\n");
@@ -1550,11 +1559,18 @@ int main(int argc, char** argv) {
   if (o.divan && !g_interrupted) {
     std::filesystem::create_directories(g_root + "/divan/data");
     ServerSpec spec{"divan",
-                    {divan_bin, "serve", "--insecure-admin-party", "--bind", "127.0.0.1", "--port", "{port}", "--data", g_root + "/divan/data",
+                    {divan_bin, "serve", "--bind", "127.0.0.1", "--port", "{port}", "--data", g_root + "/divan/data",
                      "--log-level", "warn"},
                     g_root + "/divan",
                     g_root + "/divan/server.log"};
+    if (o.auth) {
+      spec.argv.insert(spec.argv.begin() + 2, {"--admin", "bench:bench"});
+      g_auth_header = "Authorization: Basic YmVuY2g6YmVuY2g=\r\n";  // bench:bench
+    } else {
+      spec.argv.insert(spec.argv.begin() + 2, "--insecure-admin-party");
+    }
     divan = run_server(spec, o, plan);
+    g_auth_header.clear();
   }
   if (o.pouchdb && !g_interrupted) {
     std::filesystem::create_directories(g_root + "/pouchdb/db");
