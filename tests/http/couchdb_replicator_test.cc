@@ -6,6 +6,7 @@
 // a deletion and a design document from one divan server to another.
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -182,5 +183,53 @@ TEST_SUITE("http") {
     // finds nothing new.
     Resp next = one.get("/src/_changes?feed=normal&style=all_docs&since=" + enc(str(one.get("/src/_local/" + rep).json()["session_id"]) == "s1" ? last_seq : "0"));
     CHECK(next.json()["results"].Size() == 0);
+  }
+
+  TEST_CASE("CouchDB 3.x's replicator's session login (couch_replicator_auth_session) against a secured divan") {
+    // A source with an admin, whose database only `repl` may read. CouchDB's
+    // replicator, given http://repl:pw@host/src, first POSTs a form to
+    // /_session at the server root, then sends the cookie, not Basic.
+    TempDir tmp;
+    std::ofstream(tmp.file("divan.ini")) << "[admins]\nroot = pw\n[chttpd_auth]\niterations = 10\n";
+    ServerProcess one({"--config", tmp.file("divan.ini")});
+    const httplib::Headers root = {httplib::make_basic_authentication_header("root", "pw")};
+    REQUIRE(one.request("PUT", "/src", "", "application/json", root).status == 201);
+    REQUIRE(one.request("PUT", "/_users/org.couchdb.user:repl", R"({"type":"user","name":"repl","roles":[],"password":"p w&="})",
+                        "application/json", root).status == 201);
+    REQUIRE(one.request("PUT", "/src/_security", R"({"members":{"names":["repl"]}})", "application/json", root).status == 200);
+    REQUIRE(one.request("PUT", "/src/d1", R"({"n":1})", "application/json", root).status == 201);
+
+    // Without credentials the endpoint check fails for good: 401, and no
+    // WWW-Authenticate (which would make CouchDB retry with Basic).
+    Resp anon = one.get("/src");
+    CHECK(anon.status == 401);
+    CHECK(anon.header("WWW-Authenticate").empty());
+
+    // The login: form-encoded, with CouchDB's percent-encoding.
+    Resp wrong = one.request("POST", "/_session", "name=repl&password=nope", "application/x-www-form-urlencoded");
+    CHECK(wrong.status == 401);
+    Resp login = one.request("POST", "/_session", "name=repl&password=p%20w%26%3D", "application/x-www-form-urlencoded");
+    REQUIRE(login.status == 200);
+    CHECK(str(login.json()["name"]) == "repl");
+    std::string set = login.header("Set-Cookie");
+    // The replicator reads the cookie and its Max-Age, to refresh it in time.
+    CHECK(set.find("AuthSession=") == 0);
+    CHECK(set.find("Max-Age=600") != std::string::npos);
+    const httplib::Headers cookie = {{"Cookie", set.substr(0, set.find(';'))}};
+
+    // Then its usual requests, each with the cookie.
+    Resp info = one.get("/src", cookie);
+    REQUIRE(info.status == 200);
+    CHECK(info.json().HasMember("instance_start_time"));
+    Resp ch = one.get("/src/_changes?feed=normal&style=all_docs&since=0", cookie);
+    REQUIRE(ch.status == 200);
+    CHECK(ch.json()["results"].Size() == 1);
+    CHECK(one.request("POST", "/src/_revs_diff", R"({"d1":["1-0123456789abcdef0123456789abcdef"]})", "application/json", cookie).status == 200);
+    CHECK(one.request("POST", "/src/_bulk_get?revs=true&latest=true", R"({"docs":[{"id":"d1"}]})", "application/json", cookie).status == 200);
+    CHECK(one.request("PUT", "/src/_local/4b5e8d5a0ad6d0d2d2f5b6c4d0e0c1a2", R"({"history":[]})", "application/json", cookie).status == 201);
+    CHECK(one.request("POST", "/src/_ensure_full_commit", "", "application/json", cookie).status == 201);
+    // A user who is not a member is refused (403), as CouchDB would.
+    REQUIRE(one.request("PUT", "/src/_security", R"({"members":{"names":["other"]}})", "application/json", root).status == 200);
+    CHECK(one.get("/src", cookie).status == 403);
   }
 }
