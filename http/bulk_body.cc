@@ -135,26 +135,10 @@ class ElementScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, El
   std::size_t next_ = 0;  // where the text after the last element starts
 };
 
-}  // namespace
-
-Result<std::vector<std::string_view>> scan_array_elements(std::string_view json) {
-  std::vector<std::string_view> elements;
-  rapidjson::MemoryStream stream(json.data(), json.size());
-  ElementScanner scanner(json, stream, &elements);
-  rapidjson::Reader reader;
-  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag |
-                              rapidjson::kParseIterativeFlag |
-                              rapidjson::kParseNumbersAsStringsFlag;
-  rapidjson::ParseResult r = reader.Parse<kFlags>(stream, scanner);
-  if (r.IsError() || stream.Tell() != json.size()) return Status::bad_request("invalid UTF-8 JSON");
-  if (!scanner.root_is_array()) return Status::bad_request("`docs` parameter must be an array.");
-  return elements;
-}
-
-Result<std::vector<RawMember>> scan_object_members(std::string_view json) {
-  std::vector<RawMember> members;
-  rapidjson::MemoryStream stream(json.data(), json.size());
-  MemberScanner scanner(json, stream, &members);
+// Runs `scanner` (reading `stream`, over `json`) through the whole text.
+// Errors: bad_request for invalid JSON.
+template <typename Scanner>
+Status scan_all(std::string_view json, rapidjson::MemoryStream& stream, Scanner& scanner) {
   rapidjson::Reader reader;
   // Iterative: deep nesting costs heap, not the request thread's stack.
   constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag |
@@ -164,6 +148,25 @@ Result<std::vector<RawMember>> scan_object_members(std::string_view json) {
   // A NUL byte reads as the end of a MemoryStream: text after one is
   // garbage the reader did not see.
   if (r.IsError() || stream.Tell() != json.size()) return Status::bad_request("invalid UTF-8 JSON");
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::vector<std::string_view>> scan_array_elements(std::string_view json) {
+  std::vector<std::string_view> elements;
+  rapidjson::MemoryStream stream(json.data(), json.size());
+  ElementScanner scanner(json, stream, &elements);
+  if (Status s = scan_all(json, stream, scanner); !s.is_ok()) return s;
+  if (!scanner.root_is_array()) return Status::bad_request("`docs` parameter must be an array.");
+  return elements;
+}
+
+Result<std::vector<RawMember>> scan_object_members(std::string_view json) {
+  std::vector<RawMember> members;
+  rapidjson::MemoryStream stream(json.data(), json.size());
+  MemberScanner scanner(json, stream, &members);
+  if (Status s = scan_all(json, stream, scanner); !s.is_ok()) return s;
   if (!scanner.root_is_object()) return Status::bad_request("Request body must be a JSON object");
   return members;
 }

@@ -20,19 +20,11 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startDivan, RequestLog, Http, docPath, runTests, notRun, makeTempDir } =
+const { startDivan, RequestLog, Http, docPath, runTests, notRun, makeTempDir, loadPouchDB } =
   require('./harness');
 const { assertSameDocs } = require('./doc_state');
 
-let PouchDB;
-try {
-  PouchDB = require('pouchdb');
-} catch (err) {
-  console.log(`FAIL - load the npm package pouchdb: ${err.message}`);
-  console.log('    Install it with scripts/setup.sh (it runs `npm ci` in tests/interop).');
-  console.log('interop: 0 passed, 1 failed');
-  process.exit(1);
-}
+const PouchDB = loadPouchDB();
 
 const DB = 'private';
 const ADMIN = { username: 'admin', password: 'admin-secret' };

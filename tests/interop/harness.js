@@ -297,4 +297,18 @@ function makeTempDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'divan-interop-'));
 }
 
-module.exports = { startDivan, RequestLog, Http, docPath, waitFor, runTests, notRun, makeTempDir };
+// The npm package pouchdb, or a failed run saying how to install it.
+function loadPouchDB() {
+  try {
+    return require('pouchdb');
+  } catch (err) {
+    console.log(`FAIL - load the npm package pouchdb: ${err.message}`);
+    console.log('    Install it with scripts/setup.sh (it runs `npm ci` in tests/interop).');
+    console.log('interop: 0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+module.exports = {
+  startDivan, RequestLog, Http, docPath, waitFor, runTests, notRun, makeTempDir, loadPouchDB,
+};

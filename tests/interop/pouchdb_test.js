@@ -13,19 +13,11 @@
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const fs = require('node:fs');
-const { startDivan, RequestLog, Http, docPath, waitFor, runTests, makeTempDir } =
+const { startDivan, RequestLog, Http, docPath, waitFor, runTests, makeTempDir, loadPouchDB } =
   require('./harness');
 const { localIds, assertSameDocs } = require('./doc_state');
 
-let PouchDB;
-try {
-  PouchDB = require('pouchdb');
-} catch (err) {
-  console.log(`FAIL - load the npm package pouchdb: ${err.message}`);
-  console.log('    Install it with scripts/setup.sh (it runs `npm ci` in tests/interop).');
-  console.log('interop: 0 passed, 1 failed');
-  process.exit(1);
-}
+const PouchDB = loadPouchDB();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const hex = (c) => c.repeat(32);  // a made-up rev hash
