@@ -57,7 +57,9 @@ void job_fields(Ctx& ctx, JsonWriter& w, const ReplicationJobInfo& job) {
   w.key("node").string("divan@" + ctx.server().options().bind);
   w.key("source").string(job.source);
   w.key("target").string(job.target);
-  w.key("user").null();
+  w.key("user");
+  if (job.owner.empty()) w.null();
+  else w.string(job.owner);
   w.key("continuous").boolean(job.continuous);
 }
 
@@ -92,15 +94,11 @@ bool is_remote(std::string_view url) {
 // any signed-in user replicate; the peers then check the credentials the
 // request carries. A local database, though, is read and written directly,
 // past its _security, so naming one as source or target takes a server
-// admin; so does cancelling a job by its id, as jobs do not record who
-// started them. Answers and returns false if not.
+// admin. A job named by its id may be cancelled by its owner (checked by
+// the caller, which finds the job). Answers and returns false if not.
 bool may_replicate(Ctx& ctx, const ReplicationSpec& spec) {
   if (ctx.user().is_server_admin()) return true;
-  if (spec.cancel && spec.replication_id) {
-    ctx.error(HttpError{403, "forbidden",
-                        "Only server admins may cancel a replication by its id.", {}});
-    return false;
-  }
+  if (spec.cancel && spec.replication_id) return true;
   for (const PeerEndpoint* e : {&spec.source, &spec.target}) {
     if (!is_remote(e->url)) {
       ctx.error(HttpError{403, "forbidden",
@@ -126,11 +124,21 @@ void handle_replicate(Ctx& ctx) {
   if (!spec.is_ok()) return ctx.error(spec.status());
   if (!may_replicate(ctx, *spec)) return;
   ReplicationScheduler& scheduler = ctx.server().scheduler();
+  if (ctx.user().name) spec->owner = *ctx.user().name;
 
   if (spec->cancel) {
     std::string id;
     if (spec->replication_id) {
       id = *spec->replication_id;
+      // Only its owner or a server admin cancels a job by its id.
+      if (!ctx.user().is_server_admin()) {
+        bool other = false;  // a job of that id, someone else's
+        for (const auto& job : scheduler.jobs()) other = other || (job.id == id && job.owner != spec->owner);
+        if (other) {
+          return ctx.error(HttpError{403, "forbidden",
+                                     "Only server admins and its owner may cancel a replication by its id.", {}});
+        }
+      }
     } else {
       auto computed = scheduler.job_id(*spec);
       if (!computed.is_ok()) return ctx.error(computed.status());

@@ -88,6 +88,7 @@ class ReplicationScheduler::Impl {
     job->info.id = job->id;
     job->info.doc_id = std::move(doc_id);
     job->info.continuous = spec.options.continuous;
+    job->info.owner = spec.owner;
     job->info.start_time = job->info.update_time = clock_->now_micros();
     job->listener = std::move(listener);
     return job;

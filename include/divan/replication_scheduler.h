@@ -61,6 +61,9 @@ struct ReplicationSpec {
   ReplicationOptions options;  // continuous, create_target, doc_ids, since_seq, ...
   bool cancel = false;
   std::optional<std::string> replication_id;  // names the job to cancel
+  // Who asked for the job (a user name; empty: nobody in particular), as
+  // `_active_tasks` shows it. Set by the caller, never parsed.
+  std::string owner;
 };
 
 // Parses a `POST /_replicate` body or a `_replicator` document. Reads
@@ -121,6 +124,7 @@ struct ReplicationJobInfo {
   std::string id;
   std::string doc_id;          // its `_replicator` document; empty otherwise
   std::string source, target;  // the peers' id(): no passwords
+  std::string owner;           // ReplicationSpec::owner
   bool continuous = false;
   ReplicationState state = ReplicationState::kInitializing;
   Status error;  // the error that ended it, or the one being retried

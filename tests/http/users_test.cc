@@ -557,7 +557,7 @@ TEST_SUITE("http") {
     }
     CHECK(srv.as(srv.root, "GET", "/b/doc").status == 404);
     Resp cancel = srv.as(bob, "POST", "/_replicate", R"({"cancel":true,"replication_id":"abc"})");
-    CHECK(cancel.status == 403);
+    CHECK(cancel.status == 404);  // no such job
 
     // Between URLs, with bob's own credentials, which the peers check.
     Resp ok = srv.as(bob, "POST", "/_replicate",
@@ -568,6 +568,30 @@ TEST_SUITE("http") {
                         body(srv.url("a", "bob", "guess"), srv.url("b", "bob", "b0b-pa55word")));
     CHECK(wrong.status != 200);
     CHECK(wrong.body.find("guess") == std::string::npos);
+
+    // A continuous job shows who started it; only they or a server admin
+    // may cancel it by its id.
+    add_user(srv, "carol", "car0l-pa55word");
+    const auto carol = basic("carol", "car0l-pa55word");
+    Resp started = srv.as(bob, "POST", "/_replicate",
+                          R"({"continuous":true,"source":")" + srv.url("a", "bob", "b0b-pa55word") +
+                              R"(","target":")" + srv.url("b", "bob", "b0b-pa55word") + R"("})");
+    REQUIRE_MESSAGE(started.status == 202, started.body);
+    std::string job = str(started.json()["_local_id"]);
+    Resp tasks = srv.as(srv.root, "GET", "/_active_tasks");
+    REQUIRE(tasks.status == 200);
+    {
+      auto t = tasks.json();
+      REQUIRE(t.Size() == 1);
+      CHECK(str(t[0]["user"]) == "bob");
+    }
+    const std::string by_id = R"({"cancel":true,"replication_id":")" + job + R"("})";
+    Resp theirs = srv.as(carol, "POST", "/_replicate", by_id);
+    CHECK(theirs.status == 403);
+    CHECK(error_of(theirs) == "forbidden");
+    Resp mine = srv.as(bob, "POST", "/_replicate", by_id);
+    CHECK_MESSAGE(mine.status == 200, mine.body);
+    CHECK(srv.as(srv.root, "GET", "/_active_tasks").body == "[]\n");
 
     // A server admin may name local databases.
     REQUIRE(srv.as(srv.root, "PUT", "/a/doc2", R"({"v":2})").status == 201);
