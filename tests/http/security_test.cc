@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -178,6 +179,35 @@ TEST_SUITE("http") {
     CHECK(session_name(s, {{"Authorization", "basic " + value.substr(6)}}) == "root");
     // No password ever reaches the log.
     CHECK(s.log().find("pW") == std::string::npos);
+  }
+
+  TEST_CASE("security: random Authorization and Cookie headers get 200, 400 or 401, never more") {
+    TempDir tmp;
+    ServerProcess s(secured(tmp, "max_failed_logins_per_second = 1000\n"));
+    std::mt19937 rng(20261126);
+    auto random_text = [&](std::size_t max_len, std::string_view alphabet) {
+      std::string out(rng() % (max_len + 1), ' ');
+      for (char& c : out) c = alphabet[rng() % alphabet.size()];
+      return out;
+    };
+    const std::string b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_:";
+    std::string bytes;
+    for (int c = 1; c < 256; ++c) bytes.push_back(static_cast<char>(c));
+    bytes.erase(bytes.find('\r'), 1);
+    bytes.erase(bytes.find('\n'), 1);
+    for (int i = 0; i < 150; ++i) {
+      httplib::Headers h;
+      switch (i % 3) {
+        case 0: h.emplace("Authorization", "Basic " + random_text(40, b64)); break;
+        case 1: h.emplace("Cookie", "AuthSession=" + random_text(60, b64)); break;
+        default: h.emplace("Authorization", random_text(30, bytes)); break;
+      }
+      Resp r = s.get("/_session", h);
+      CAPTURE(h.begin()->second);
+      CHECK((r.status == 200 || r.status == 400 || r.status == 401));
+      if (r.status != 200) CHECK(!divan::testing::error_of(r).empty());
+    }
+    CHECK(session_name(s, basic("root", "pw")) == "root");  // still serving
   }
 
   TEST_CASE("security: cookie sessions: log in, use, refresh, expire, forge, log out") {
