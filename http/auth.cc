@@ -1,15 +1,13 @@
 #include "http/auth.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <fstream>
+
+#include "http/context.h"
+#include "http/file_util.h"
 
 namespace divan::http {
 namespace {
@@ -95,14 +93,6 @@ std::string to_hex_upper(std::int64_t v) {
   std::string s(buf, p);
   for (char& c : s) c = static_cast<char>(c >= 'a' && c <= 'f' ? c - 'a' + 'A' : c);
   return s;
-}
-
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -263,7 +253,7 @@ std::optional<HttpError> Authenticator::identify(const std::string& authorizatio
       }
     }
   }
-  if (iequals_prefix(authorization, "basic ")) {
+  if (starts_with_ignoring_case(authorization, "basic ")) {
     std::string_view b64(authorization);
     b64.remove_prefix(6);
     while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
@@ -296,15 +286,7 @@ Result<std::string> load_or_make_secret(const std::string& data_dir_path, Random
   std::string secret;
   if (in && std::getline(in, secret) && secret.size() >= 32) return secret;
   secret = random_salt(random) + random_salt(random);  // 256 random bits in hex
-  std::string temp = file + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::io_error("cannot write " + temp + ": " + std::strerror(errno));
-  std::string line = secret + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(temp.c_str(), file.c_str()) != 0) {
-    return Status::io_error("cannot write " + file + ": " + std::strerror(errno));
-  }
+  if (Status s = replace_file(file, secret + "\n", 0600); !s.is_ok()) return s;
   return secret;
 }
 

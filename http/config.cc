@@ -1,16 +1,13 @@
 #include "http/config.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "divan/auth.h"
+#include "http/file_util.h"
 
 namespace divan::http {
 namespace {
@@ -84,6 +81,7 @@ Status apply_config_file(const std::string& path, Config* config) {
   std::string line, section;
   int number = 0;
   ServerOptions& o = config->server;
+  config->file_admins.clear();  // the admins of this file, the one rewritten
   while (std::getline(in, line)) {
     ++number;
     line = trim(line);
@@ -102,6 +100,7 @@ Status apply_config_file(const std::string& path, Config* config) {
     if (section == "admins") {
       if (key.empty() || value.empty()) return Status::bad_request(where + "an admin needs a name and a password");
       config->admins[key] = value;
+      config->file_admins[key] = value;
     } else if (auth_section && key == "iterations") {
       s = parse_number(where + "iterations", value, &o.auth.iterations);
       if (s.is_ok() && o.auth.iterations == 0) s = Status::bad_request(where + "iterations must be at least 1");
@@ -256,16 +255,7 @@ Status rewrite_admins(const std::string& path, const std::map<std::string, std::
   in.close();
   struct stat st {};
   mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Status::io_error("cannot write " + temp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    return Status::io_error("cannot rewrite config file " + path + ": " + std::strerror(errno));
-  }
-  return Status::ok();
+  return replace_file(path, out, mode);
 }
 
 }  // namespace
@@ -284,18 +274,13 @@ Status prepare_admins(Config* config, RandomSource& random) {
     }
     auth.admins[name] = hash;
   }
-  // Which clear passwords came from the file (and were not overridden).
-  if (!config->config_file.empty()) {
-    Config file_only;
-    if (Status s = apply_config_file(config->config_file, &file_only); !s.is_ok()) return s;
-    for (const auto& [name, value] : file_only.admins) {
-      if (is_hashed_admin_password(value)) continue;
-      // A clear password overridden by --admin is hashed there all the same.
-      auto given = config->admins.find(name);
-      file_hashed[name] = given != config->admins.end() && given->second == value
-                              ? auth.admins[name]
-                              : hash_admin_password(value, auth.iterations, random);
-    }
+  for (const auto& [name, value] : config->file_admins) {
+    if (is_hashed_admin_password(value)) continue;
+    // A clear password overridden by --admin is hashed there all the same.
+    auto given = config->admins.find(name);
+    file_hashed[name] = given != config->admins.end() && given->second == value
+                            ? auth.admins[name]
+                            : hash_admin_password(value, auth.iterations, random);
   }
   if (!file_hashed.empty()) return rewrite_admins(config->config_file, file_hashed);
   return Status::ok();

@@ -19,9 +19,11 @@ struct Config {
   // config file, then --admin and DIVAN_USER/DIVAN_PASSWORD. prepare_admins
   // hashes them into server.auth.admins.
   std::map<std::string, std::string> admins;
-  // The config file given with --config (its [admins] passwords in clear
-  // are replaced by their hashes on start, as CouchDB does).
+  // The (last) config file given with --config, and its [admins] as written
+  // there (passwords in clear there are replaced by their hashes on start,
+  // as CouchDB does).
   std::string config_file;
+  std::map<std::string, std::string> file_admins;
   // --insecure-admin-party: serve without admins, every request acting as
   // a server admin (for local experiments only; warned at every start).
   bool insecure_admin_party = false;

@@ -1,5 +1,6 @@
 #include "http/context.h"
 
+#include <cctype>
 #include <charconv>
 
 #include "http/server.h"
@@ -33,6 +34,34 @@ bool percent_decode(std::string_view s, std::string* out, bool plus_is_space) {
     } else {
       out->push_back(c);
     }
+  }
+  return true;
+}
+
+bool parse_form(std::string_view text, std::map<std::string, std::string>* out) {
+  bool ok = true;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t amp = text.find('&', pos);
+    if (amp == std::string_view::npos) amp = text.size();
+    std::string_view pair = text.substr(pos, amp - pos);
+    if (!pair.empty()) {
+      std::size_t eq = pair.find('=');
+      std::string name, value;
+      bool pair_ok = percent_decode(pair.substr(0, eq), &name, true);
+      if (eq != std::string_view::npos) pair_ok = percent_decode(pair.substr(eq + 1), &value, true) && pair_ok;
+      ok = ok && pair_ok;
+      (*out)[name] = value;
+    }
+    pos = amp + 1;
+  }
+  return ok;
+}
+
+bool starts_with_ignoring_case(std::string_view s, std::string_view lower_prefix) {
+  if (s.size() < lower_prefix.size()) return false;
+  for (std::size_t i = 0; i < lower_prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != lower_prefix[i]) return false;
   }
   return true;
 }
@@ -79,22 +108,7 @@ Ctx::Ctx(Server& server, const httplib::Request& req, httplib::Response& res)
     }
     start = slash + 1;
   }
-  // Query parameters: '+' is a space there; the last repeat wins.
-  std::size_t pos = 0;
-  while (pos < query.size()) {
-    std::size_t amp = query.find('&', pos);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view pair = query.substr(pos, amp - pos);
-    if (!pair.empty()) {
-      std::size_t eq = pair.find('=');
-      std::string name, value;
-      bool ok = percent_decode(pair.substr(0, eq), &name, true);
-      if (eq != std::string_view::npos) ok = percent_decode(pair.substr(eq + 1), &value, true) && ok;
-      if (!ok) path_ok_ = false;
-      params_[name] = value;
-    }
-    pos = amp + 1;
-  }
+  if (!parse_form(query, &params_)) path_ok_ = false;
   if (!path_ok_) error(HttpError::bad_request("The request URL is malformed."));
 }
 

@@ -104,6 +104,13 @@ class Ctx {
 // Percent-decodes `s` (no '+' to space: that is for query strings).
 // Returns false on a malformed escape.
 bool percent_decode(std::string_view s, std::string* out, bool plus_is_space = false);
+// Reads "a=1&b=2" (a query string, or an application/x-www-form-urlencoded
+// body) into `out`: '+' is a space, the last repeat of a name wins.
+// Returns false if an escape was malformed (the other pairs are read).
+bool parse_form(std::string_view text, std::map<std::string, std::string>* out);
+// Whether `s` begins with `lower_prefix` (lower-case ASCII), whatever the
+// case of `s`: URL schemes, the scheme of an Authorization header.
+bool starts_with_ignoring_case(std::string_view s, std::string_view lower_prefix);
 // Percent-encodes a path segment: every byte but the unreserved ones
 // (letters, digits, "-_.~") and those in `also_plain`. The default keeps
 // "$()+" readable in Location headers, as CouchDB does.

@@ -2,7 +2,6 @@
 // GET /_scheduler/jobs and GET /_scheduler/docs (CouchDB §6.13-6.14).
 #include <rapidjson/document.h>
 
-#include <cctype>
 
 #include "divan/http_peer.h"
 #include "divan/replication_scheduler.h"
@@ -80,14 +79,7 @@ HttpError replication_error(const Status& s) {
 // Whether `url` names a remote database ("http://..." or "https://...",
 // scheme in any case) rather than a local one.
 bool is_remote(std::string_view url) {
-  auto starts = [&](std::string_view prefix) {
-    if (url.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(url[i])) != prefix[i]) return false;
-    }
-    return true;
-  };
-  return starts("http://") || starts("https://");
+  return starts_with_ignoring_case(url, "http://") || starts_with_ignoring_case(url, "https://");
 }
 
 // Whether the signed-in user of `ctx` may ask for `spec`. CouchDB lets

@@ -104,19 +104,9 @@ bool read_login(Ctx& ctx, std::string* name, std::string* password) {
   type = type.substr(0, type.find(';'));
   std::map<std::string, std::string> fields;
   if (type == "application/x-www-form-urlencoded") {
-    std::string_view body = ctx.body();
-    while (!body.empty()) {
-      auto amp = body.find('&');
-      std::string_view pair = body.substr(0, amp);
-      body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-      auto eq = pair.find('=');
-      std::string key, value;
-      if (!percent_decode(pair.substr(0, eq), &key, true) ||
-          (eq != std::string_view::npos && !percent_decode(pair.substr(eq + 1), &value, true))) {
-        ctx.error(HttpError::bad_request("Malformed form body"));
-        return false;
-      }
-      fields[key] = value;
+    if (!parse_form(ctx.body(), &fields)) {
+      ctx.error(HttpError::bad_request("Malformed form body"));
+      return false;
     }
   } else if (type == "application/json") {
     auto body = ctx.json_object_body();
