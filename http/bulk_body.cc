@@ -3,6 +3,8 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include "http/json.h"
+
 namespace divan::http {
 namespace {
 
@@ -177,6 +179,24 @@ const RawMember* find_member(const std::vector<RawMember>& members, std::string_
     if (m.name == name) found = &m;
   }
   return found;
+}
+
+std::optional<std::string> string_member(const std::vector<RawMember>& members, std::string_view name) {
+  const RawMember* m = find_member(members, name);
+  if (m == nullptr) return std::nullopt;
+  auto v = parse_json(m->value);
+  if (!v.is_ok() || !v->IsString()) return std::nullopt;
+  return std::string(v->GetString(), v->GetStringLength());
+}
+
+BodyPeek peek_body(std::string_view body) {
+  BodyPeek out;
+  auto members = scan_object_members(body);
+  if (!members.is_ok()) return out;
+  out.id = string_member(*members, "_id").value_or("");
+  out.rev = string_member(*members, "_rev");
+  if (const RawMember* del = find_member(*members, "_deleted")) out.deleted = del->value == "true";
+  return out;
 }
 
 }  // namespace divan::http

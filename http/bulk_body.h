@@ -9,6 +9,7 @@
 #ifndef DIVAN_HTTP_BULK_BODY_H_
 #define DIVAN_HTTP_BULK_BODY_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,21 @@ Result<std::vector<RawMember>> scan_object_members(std::string_view json);
 // Errors: bad_request "invalid UTF-8 JSON" (also for trailing garbage);
 // bad_request "`docs` parameter must be an array." for any other valid JSON.
 Result<std::vector<std::string_view>> scan_array_elements(std::string_view json);
+
+// The value of the last member called `name` if it is a JSON string
+// (unescaped), or nullopt.
+std::optional<std::string> string_member(const std::vector<RawMember>& members, std::string_view name);
+
+// What a handler needs from a document body before the core parses it.
+struct BodyPeek {
+  std::string id;                  // top-level "_id", if a string
+  std::optional<std::string> rev;  // top-level "_rev", if a string
+  bool deleted = false;            // "_deleted": true
+};
+
+// Reads the body's top-level `_id`, `_rev` and `_deleted`. A body that is
+// not a JSON object yields nothing: the core reports it.
+BodyPeek peek_body(std::string_view body);
 
 // The last member called `name` (CouchDB's decoder keeps the last of
 // repeated keys), or nullptr.

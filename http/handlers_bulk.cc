@@ -96,11 +96,7 @@ std::string entry_rev(const std::vector<RawMember>& members) {
       }
     }
   }
-  if (const RawMember* rev = find_member(members, "_rev")) {
-    auto v = parse_json(rev->value);
-    if (v.is_ok() && v->IsString()) return std::string(v->GetString(), v->GetStringLength());
-  }
-  return {};
+  return string_member(members, "_rev").value_or("");
 }
 
 // The `docs` of a _bulk_docs request after the checks the handler makes
@@ -141,11 +137,7 @@ Result<ScreenedDocs> screen_bulk_docs(Ctx& ctx, Database& db, const std::string&
       pass(entry);
       continue;
     }
-    std::string id;
-    if (const RawMember* m = find_member(*members, "_id")) {
-      auto v = parse_json(m->value);
-      if (v.is_ok() && v->IsString()) id.assign(v->GetString(), v->GetStringLength());
-    }
+    const std::string id = string_member(*members, "_id").value_or("");
     auto refuse = [&](HttpError e) {
       out.refused.push_back(ScreenedDocs::Refused{id, entry_rev(*members), std::move(e)});
     };

@@ -61,20 +61,12 @@ void post_doc(Ctx& ctx, const std::string& name) {
   // documents are for db admins (the router cannot tell from the URL), and
   // `_users` and `_replicator` may rewrite the body. A body that is not a
   // JSON object is left for the core to refuse.
-  std::string id;
-  bool deleted = false;
-  if (auto members = scan_object_members(ctx.body()); members.is_ok()) {
-    if (const RawMember* m = find_member(*members, "_id")) {
-      auto v = parse_json(m->value);
-      if (v.is_ok() && v->IsString()) id.assign(v->GetString(), v->GetStringLength());
-    }
-    if (const RawMember* m = find_member(*members, "_deleted")) deleted = m->value == "true";
-  }
-  if (id.starts_with("_design/") && !ctx.db_admin()) return ctx.error(not_db_admin());
+  const BodyPeek peek = peek_body(ctx.body());
+  if (peek.id.starts_with("_design/") && !ctx.db_admin()) return ctx.error(not_db_admin());
   const bool rules = has_write_rules(name, true);
   std::string rewritten;
   if (rules) {
-    auto b = doc_body_for_write(ctx, *db, name, id, ctx.body(), deleted, true);
+    auto b = doc_body_for_write(ctx, *db, name, peek.id, ctx.body(), peek.deleted, true);
     if (!b.is_ok()) return ctx.error(b.status());
     rewritten = std::move(b.value());
   }

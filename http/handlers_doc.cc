@@ -170,26 +170,6 @@ void get_doc(Ctx& ctx, const std::string& db_name, const std::string& id) {
 
 // ---- PUT ----
 
-// What the handler needs from a document body before the core parses it.
-struct BodyPeek {
-  std::optional<std::string> rev;  // top-level "_rev", if a string
-  bool deleted = false;            // "_deleted": true
-};
-
-// Reads the body's top-level `_rev` and `_deleted`. A body that is not a
-// JSON object yields nothing: the core reports it.
-BodyPeek peek_body(std::string_view body) {
-  BodyPeek out;
-  auto members = scan_object_members(body);
-  if (!members.is_ok()) return out;
-  if (const RawMember* rev = find_member(*members, "_rev")) {
-    auto v = parse_json(rev->value);
-    if (v.is_ok() && v->IsString()) out.rev.emplace(v->GetString(), v->GetStringLength());
-  }
-  if (const RawMember* del = find_member(*members, "_deleted")) out.deleted = del->value == "true";
-  return out;
-}
-
 void put_doc(Ctx& ctx, const std::string& db_name, const std::string& id) {
   auto new_edits = ctx.bool_param("new_edits", true);
   if (!new_edits.is_ok()) return ctx.error(new_edits.status());
