@@ -23,7 +23,10 @@ Status WriteQueue::submit(Op& op) {
   w->op = &op;
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(w);
-  arrivals_.notify_all();  // a leader may be keeping its group open
+  // A leader keeping its group open is woken by the last active writer to
+  // arrive (or by every kWakeBatch-th): waking it for each arrival would
+  // cost a context switch per document on its way to the same decision.
+  if (queue_.size() >= active_ || queue_.size() % kWakeBatch == 0) arrivals_.notify_all();
   while (!w->done && queue_.front() != w) turns_.wait(lock);
   if (w->done) return w->status;
 

@@ -9,10 +9,10 @@
 //
 // A writer that has just been answered is usually on its way back with its
 // next write. So while fewer writers are queued than are active (holding a
-// Presence), the leader keeps its group open for them, applying each as it
-// arrives, but no longer than the last commit took and never more than
-// kMaxLinger. The waiting thus overlaps with applying, and a lone writer
-// never waits. (PostgreSQL's commit_delay/commit_siblings trade the same way.)
+// Presence), the leader keeps its group open for them, but no longer than the
+// last commit took and never more than kMaxLinger; it wakes when the last of
+// them arrives and applies them then. A lone writer never waits.
+// (PostgreSQL's commit_delay/commit_siblings trade the same way.)
 //
 // Thread-safety: every method is thread-safe.
 #ifndef DIVAN_DB_WRITE_QUEUE_H_
@@ -81,6 +81,8 @@ class WriteQueue {
   };
 
   static constexpr std::chrono::microseconds kMaxLinger{1000};
+  // How many queued writers wake a leader that keeps its group open.
+  static constexpr std::size_t kWakeBatch = 64;
 
   GroupRunner runner_;
   const std::size_t max_group_weight_;
