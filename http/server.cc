@@ -4,13 +4,20 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -78,6 +85,66 @@ class ConnectionPool final : public httplib::TaskQueue {
   bool stop_ = false;
 };
 
+// Connections in the middle of a request, by the client's port: from routing
+// until the response has been written (cpp-httplib calls the logger then).
+// Shutdown leaves these to finish. Clients on different addresses may share
+// a port; that only makes shutdown leave an idle connection to time out.
+std::array<std::atomic<std::uint8_t>, 65536> busy_client_ports;
+thread_local int busy_client_port = -1;  // the port this thread marked busy
+
+void mark_busy(int port) {
+  if (busy_client_port >= 0) busy_client_ports[busy_client_port].fetch_sub(1);  // no logger call came
+  busy_client_port = port >= 0 && port < 65536 ? port : -1;
+  if (busy_client_port >= 0) busy_client_ports[busy_client_port].fetch_add(1);
+}
+
+void mark_done() {
+  if (busy_client_port >= 0) busy_client_ports[busy_client_port].fetch_sub(1);
+  busy_client_port = -1;
+}
+
+// A socket address's port, or -1.
+int port_of(const sockaddr_storage& a) {
+  if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+  if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+  return -1;
+}
+
+// Ends the keep-alive waits of idle connections accepted on `port`.
+// cpp-httplib 0.11 keeps an idle keep-alive connection waiting for its next
+// request for up to keep_alive_timeout without looking at stop(), so SIGTERM
+// would wait that long for any idle client. It offers no list of its
+// connections, so this finds them among the process's descriptors: connected
+// sockets whose local port is ours (an outgoing connection, a replicator's to
+// this very server included, has an ephemeral local port), and whose client
+// is not in the middle of a request (busy_client_ports). Their read side is
+// shut, so the wait sees end-of-file and closes. (A connection that is
+// answering must not be touched: cpp-httplib checks that the client is still
+// there, by reading, before each write.) Linux only (/proc/self/fd);
+// elsewhere idle connections still wait out their timeout.
+void end_keep_alive_waits(int port) {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  const int own = ::dirfd(dir);
+  while (const dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd == own) continue;
+    struct stat st;
+    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_storage local{}, peer{};
+    socklen_t local_len = sizeof local, peer_len = sizeof peer;
+    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        ::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+      continue;  // not connected: not one of the server's connections
+    }
+    if (port_of(local) == port && busy_client_ports[port_of(peer) & 0xffff].load() == 0) {
+      ::shutdown(static_cast<int>(fd), SHUT_RD);
+    }
+  }
+  ::closedir(dir);
+}
+
 const char* level_name(LogLevel l) {
   switch (l) {
     case LogLevel::kError: return "error";
@@ -91,6 +158,7 @@ const char* level_name(LogLevel l) {
 // When each request began, for the log line (one connection = one thread,
 // and requests on a connection are served in turn).
 thread_local std::chrono::steady_clock::time_point request_start;
+
 
 // The first error in OpenSSL's queue (the cause; later ones say where it
 // surfaced), as " (error:...)", and the queue cleared; "" if it is empty.
@@ -264,6 +332,7 @@ void Server::install_handlers() {
 
   h.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     request_start = std::chrono::steady_clock::now();
+    mark_busy(req.remote_port);
     // cpp-httplib 0.11 reads a PUT, POST or DELETE without Content-Length
     // or Transfer-Encoding until the client closes (so `curl -X PUT
     // http://host/db` would hang until the read timeout). HTTP/1.1 says
@@ -333,6 +402,7 @@ void Server::install_handlers() {
   });
 
   h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    mark_done();
     if (options_.log_level < LogLevel::kInfo) return;
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                         request_start)
@@ -406,6 +476,7 @@ void Server::stop() {
   // Stop accepting first, so a feed that ends now does not hand its
   // connection back to a keep-alive wait that outlives the server.
   http_->stop();
+  end_keep_alive_waits(port_);
   // Replications end too (a one-shot POST /_replicate answers at once).
   for (const auto& job : scheduler_->jobs()) (void)scheduler_->cancel(job.id);
   std::lock_guard<std::mutex> lock(feeds_mu_);

@@ -613,6 +613,22 @@ TEST_SUITE("http") {
     CHECK(quiet.read_all(milliseconds(2000)));
   }
 
+  TEST_CASE("an idle keep-alive connection does not hold up SIGTERM") {
+    // cpp-httplib would keep waiting for the connection's next request for
+    // the whole keep-alive timeout (5 s) after stop().
+    ServerProcess s;
+    RawClient idle(s.port());
+    idle.get("/");
+    REQUIRE(idle.read_all(milliseconds(3000)));
+    REQUIRE(idle.status() == 200);
+    auto start = steady_clock::now();
+    CHECK(s.stop() == 0);
+    CHECK(ms_since(start) < 4000);
+    // The server closed the connection rather than leaving it to time out.
+    CHECK(idle.read_until([] { return false; }, milliseconds(2000)) == false);
+    CHECK(idle.eof());
+  }
+
   TEST_CASE("deleting the database ends its open feeds") {
     ServerProcess s;
     s.put("/db");
