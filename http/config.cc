@@ -144,6 +144,8 @@ Status apply_config_file(const std::string& path, Config* config) {
       o.tls_key = value;
     } else if (section == "replicator" && key == "ssl_trusted_certificates_file") {
       o.tls_ca_file = value;
+    } else if (section == "replicator" && key == "verify_ssl_certificates") {
+      s = parse_bool(where + "verify_ssl_certificates", value, &o.tls_verify_peers);
     } else {
       return Status::bad_request(where + "unknown setting [" + section + "] " + key);
     }

@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
                  "[warn] INSECURE ADMIN PARTY: every request acts as a server admin "
                  "(--insecure-admin-party). Never use this beyond local experiments.\n");
   }
+  if (!config->server.tls_verify_peers) {
+    std::fprintf(stderr,
+                 "[warn] replications do not check the certificates of https peers "
+                 "([replicator] verify_ssl_certificates = false)\n");
+  }
 
   // SIGINT and SIGTERM are taken by one thread with sigwait, before any
   // other thread exists, so that stopping runs outside a signal handler.

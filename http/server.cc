@@ -292,6 +292,7 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options) {
   // Replications trust the CAs of --tls-ca-file for https peers.
   HttpPeerOptions peers;
   peers.ca_file = options.tls_ca_file;
+  peers.verify_certificates = options.tls_verify_peers;
   server->scheduler_ = std::make_unique<ReplicationScheduler>(peer_factory(*server->data_dir_, peers), so);
 
   httplib::Server& h = *server->http_;

@@ -93,6 +93,12 @@ struct ServerOptions {
   // The PEM file of the CAs that replications trust for https peers
   // (HttpPeerOptions::ca_file). Empty: the system's trusted CAs.
   std::string tls_ca_file;
+  // Whether replications check https peers' certificates and host names
+  // ([replicator] verify_ssl_certificates; HttpPeerOptions::
+  // verify_certificates). On by default, unlike CouchDB 3, whose default is
+  // off: turning it off lets anyone on the path read and change what is
+  // replicated.
+  bool tls_verify_peers = true;
 
   // Keep local databases in sync with remote ones, both ways: local name ->
   // database URL. Each pair becomes two continuous jobs in `_replicator`

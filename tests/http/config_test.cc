@@ -94,6 +94,11 @@ TEST_SUITE("http-unit") {
     CHECK(f->server.tls_cert == "/etc/c.pem");
     CHECK(f->server.tls_key == "/etc/k.pem");
     CHECK(f->server.tls_ca_file == "other.pem");
+    CHECK(f->server.tls_verify_peers);
+    std::ofstream(path) << "[replicator]\nverify_ssl_certificates = false\n";
+    CHECK_FALSE(parse_command_line({"--config", path})->server.tls_verify_peers);
+    std::ofstream(path) << "[replicator]\nverify_ssl_certificates = maybe\n";
+    CHECK_FALSE(parse_command_line({"--config", path}).is_ok());
     for (auto args : std::vector<std::vector<std::string>>{{"--tls-cert", "c.pem"}, {"--tls-key", "k.pem"}}) {
       auto half = parse_command_line(args);
       REQUIRE_FALSE(half.is_ok());

@@ -409,6 +409,18 @@ TEST_SUITE("http") {
     CHECK(refused.status == 400);
     CHECK(contains(refused.body, "certificate could not be verified"));
     CHECK(untrusting.get("/dst").status == 404);
+
+    // CouchDB's [replicator] verify_ssl_certificates = false turns the check
+    // off (with a warning at start).
+    divan::testing::TempDir tmp;
+    const std::string ini = tmp.file("divan.ini");
+    std::ofstream(ini) << "[replicator]\nverify_ssl_certificates = false\n";
+    ServerProcess unchecking({"--config", ini});
+    Resp unchecked = unchecking.post("/_replicate", body);
+    INFO(unchecked.body);
+    CHECK(unchecked.status == 200);
+    CHECK(unchecking.get("/dst/a").status == 200);
+    CHECK(contains(unchecking.log(), "do not check the certificates"));
   }
 
   TEST_CASE("POST /_replicate logs in to a secured https divan with auth.cookie") {
