@@ -53,6 +53,8 @@ Result<ReplicateArgs> parse(const std::vector<std::string>& args) {
       r.options.use_checkpoints = false;
     } else if (a == "--quiet") {
       r.quiet = true;
+    } else if (a == "--session") {
+      r.source.auth = r.target.auth = PeerAuth::kSession;
     } else if (a == "--doc-ids" || a == "--since-seq" || a == "--batch-size" || a == "--data" ||
                a == "--ca-file") {
       auto v = value();
@@ -117,6 +119,9 @@ Options:
   --data DIR          data folder of local names (default ./data)
   --ca-file FILE      trust the CAs in this PEM file (instead of the system's)
                       for https URLs
+  --session           log in to URLs with credentials once, for a cookie
+                      session (POST /_session), instead of sending them with
+                      every request
   --quiet             no progress line
 )";
 }
@@ -157,8 +162,7 @@ int run_replicate_command(const std::vector<std::string>& args) {
   }
   // The server's factory (URLs and local names); without a data folder
   // both ends are URLs.
-  PeerFactory factory = dir ? peer_factory(*dir, r.http)
-                            : PeerFactory([&r](const PeerEndpoint& e) { return make_http_peer(e.url, r.http); });
+  PeerFactory factory = dir ? peer_factory(*dir, r.http) : http_peer_factory(r.http);
   auto source = factory(r.source);
   auto target = source.is_ok() ? factory(r.target) : source.status();
   if (!source.is_ok() || !target.is_ok()) {

@@ -115,6 +115,9 @@ PeerFactory peer_factory(DataDir& dir);
 // endpoint's headers are added to those of `defaults` (replacing one of
 // the same name); credentials and auth are always the endpoint's.
 PeerFactory peer_factory(DataDir& dir, const HttpPeerOptions& defaults);
+// The same for URLs only, without a data folder: a local name is a
+// bad_request.
+PeerFactory http_peer_factory(const HttpPeerOptions& defaults = {});
 
 }  // namespace divan
 

@@ -294,6 +294,32 @@ TEST_SUITE("http") {
     CHECK(status6 == 0);
   }
 
+  TEST_CASE("divan replicate --session logs in once with the URL's credentials") {
+    ServerProcess s({"--admin", "ann:pw"});
+    const httplib::Headers ann = {{"Authorization", "Basic YW5uOnB3"}};  // ann:pw
+    REQUIRE(s.request("PUT", "/a", "", "application/json", ann).status == 201);
+    for (const char* id : {"x", "y"}) {
+      REQUIRE(s.request("POST", "/a", std::string(R"({"_id":")") + id + "\"}", "application/json", ann).status == 201);
+    }
+    const std::string base = "http://ann:pw@127.0.0.1:" + port_of(s);
+    auto [status, out] = run_divan({"replicate", base + "/a", base + "/b", "--create-target", "--session"});
+    INFO(out);
+    REQUIRE(status == 0);
+    CHECK(out.find("2 written") != std::string::npos);
+    CHECK(s.request("GET", "/b/y", "", "application/json", ann).status == 200);
+    // One login per peer; every other request went with the cookie.
+    const std::string log = s.log();
+    std::size_t logins = 0;
+    for (auto at = log.find("POST /_session 200"); at != std::string::npos; at = log.find("POST /_session 200", at + 1)) {
+      ++logins;
+    }
+    CHECK(logins == 2);
+    // A wrong password fails at the login, with the server's reason.
+    auto [bad, bad_out] = run_divan({"replicate", "http://ann:no@127.0.0.1:" + port_of(s) + "/a", base + "/b", "--session"});
+    CHECK(bad == 1);
+    CHECK(bad_out.find("unauthorized") != std::string::npos);
+  }
+
   TEST_CASE("a source answering garbage or 401 fails the replication and leaves target and checkpoint alone") {
     // A fake CouchDB whose _changes answer is not JSON.
     httplib::Server fake;
