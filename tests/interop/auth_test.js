@@ -20,7 +20,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startDivan, RequestLog, Http, docPath, runTests, notRun, makeTempDir, loadPouchDB } =
+const { startDivan, RequestLog, Http, docPath, runTests, notRun, loadPouchDB, runMain, starting } =
   require('./harness');
 const { assertSameDocs } = require('./doc_state');
 
@@ -425,57 +425,38 @@ async function cookieTest(ctx) {
 
 // --------------------------------------------------------------------- main
 
-async function main() {
+runMain(async (tmp, atExit) => {
   // An admin from the environment would let the no-admin server start.
   delete process.env.DIVAN_USER;
   delete process.env.DIVAN_PASSWORD;
-  const tmp = makeTempDir();
   const iniPath = path.join(tmp, 'local.ini');
   fs.writeFileSync(iniPath, `[admins]\n${ADMIN.username} = ${ADMIN.password}\n\n` +
                             '[chttpd_auth]\niterations = 10\n');
-  let failures = 1;
-  let server;
-  try {
-    try {
-      server = await startDivan(path.join(tmp, 'data'), ['--config', iniPath]);
-    } catch (err) {
-      console.log(`FAIL - start divan with an admin from ${iniPath}: ${err.message}`);
-      console.log('interop: 0 passed, 1 failed');
-      return;
-    }
-    console.log(`# pouchdb ${PouchDB.version} against a secured divan at ${server.url}, node ${process.version}`);
-    const log = new RequestLog(PouchDB.fetch);
-    const ctx = {
-      tmp, iniPath, log, url: server.url,
-      anon: new Http(server.url),
-      admin: new HttpAs(server.url, { Authorization: basic(ADMIN) }),
-      alice: new HttpAs(server.url, { Authorization: basic(ALICE) }),
-      local: (name) => new PouchDB(path.join(tmp, `local-${name}`)),
-    };
-    failures = await runTests([
-      { name: 'divan needs an admin; the config file\'s password is hashed in place', fn: () => adminTest(ctx) },
-      { name: 'setup: the admin makes private, alice (its member) and bob', fn: () => setupTest(ctx) },
-      { name: 'anyone signs up in _users; the password is stored hashed', fn: () => signUpTest(ctx) },
-      { name: 'PouchDB with {auth}: push, pull, conflicts both sides, nothing moves twice',
-        fn: () => authOptionTest(ctx) },
-      { name: 'PouchDB with credentials in the URL: same docs, conflicts, nothing moves twice',
-        fn: () => urlCredentialsTest(ctx) },
-      { name: 'anonymous 401, bob 403, wrong password 401; none of them writes anything',
-        fn: () => deniedTest(ctx) },
-      { name: 'a member pushing a design doc: it is denied, the other docs arrive',
-        fn: () => designDocTest(ctx) },
-      { name: 'PouchDB with a fetch adding the AuthSession cookie from POST /_session syncs',
-        fn: () => cookieTest(ctx) },
-    ], { server, log });
-  } catch (err) {
-    console.log(`FAIL - harness error: ${err.stack || err}`);
-    console.log('interop: 0 passed, 1 failed');
-    failures = 1;
-  } finally {
-    if (server) await server.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-    process.exit(failures ? 1 : 0);
-  }
-}
-
-main();
+  const server = await starting(`divan with an admin from ${iniPath}`,
+                                () => startDivan(path.join(tmp, 'data'), ['--config', iniPath]));
+  atExit(() => server.stop());
+  console.log(`# pouchdb ${PouchDB.version} against a secured divan at ${server.url}, node ${process.version}`);
+  const log = new RequestLog(PouchDB.fetch);
+  const ctx = {
+    tmp, iniPath, log, url: server.url,
+    anon: new Http(server.url),
+    admin: new HttpAs(server.url, { Authorization: basic(ADMIN) }),
+    alice: new HttpAs(server.url, { Authorization: basic(ALICE) }),
+    local: (name) => new PouchDB(path.join(tmp, `local-${name}`)),
+  };
+  return runTests([
+    { name: 'divan needs an admin; the config file\'s password is hashed in place', fn: () => adminTest(ctx) },
+    { name: 'setup: the admin makes private, alice (its member) and bob', fn: () => setupTest(ctx) },
+    { name: 'anyone signs up in _users; the password is stored hashed', fn: () => signUpTest(ctx) },
+    { name: 'PouchDB with {auth}: push, pull, conflicts both sides, nothing moves twice',
+      fn: () => authOptionTest(ctx) },
+    { name: 'PouchDB with credentials in the URL: same docs, conflicts, nothing moves twice',
+      fn: () => urlCredentialsTest(ctx) },
+    { name: 'anonymous 401, bob 403, wrong password 401; none of them writes anything',
+      fn: () => deniedTest(ctx) },
+    { name: 'a member pushing a design doc: it is denied, the other docs arrive',
+      fn: () => designDocTest(ctx) },
+    { name: 'PouchDB with a fetch adding the AuthSession cookie from POST /_session syncs',
+      fn: () => cookieTest(ctx) },
+  ], { server, log });
+});

@@ -309,6 +309,39 @@ function loadPouchDB() {
   }
 }
 
+// The frame of each test program. Runs `body(tmp, atExit)` with a fresh
+// scratch folder; `body` starts what it needs, registers how to stop each
+// part with atExit(fn) (run in reverse order at the end, also after a
+// failure), and returns runTests()'s failure count. An error thrown from
+// `body` counts as one failure. Removes the scratch folder and exits with 1
+// if anything failed.
+async function runMain(body) {
+  const tmp = makeTempDir();
+  const stops = [];
+  let failures = 1;
+  try {
+    failures = await body(tmp, (fn) => stops.push(fn));
+  } catch (err) {
+    console.log(err.what ? `FAIL - ${err.what}: ${err.message}` : `FAIL - harness error: ${err.stack || err}`);
+    console.log('interop: 0 passed, 1 failed');
+    failures = 1;
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(failures ? 1 : 0);
+  }
+}
+
+// Awaits `start()`; if it fails, runMain reports "FAIL - start <what>: ...".
+async function starting(what, start) {
+  try {
+    return await start();
+  } catch (err) {
+    err.what = `start ${what}`;
+    throw err;
+  }
+}
+
 module.exports = {
-  startDivan, RequestLog, Http, docPath, waitFor, runTests, notRun, makeTempDir, loadPouchDB,
+  startDivan, RequestLog, Http, docPath, waitFor, runTests, notRun, loadPouchDB, runMain, starting,
 };

@@ -13,7 +13,7 @@
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const fs = require('node:fs');
-const { startDivan, RequestLog, Http, docPath, waitFor, runTests, makeTempDir, loadPouchDB } =
+const { startDivan, RequestLog, Http, docPath, waitFor, runTests, loadPouchDB, runMain, starting } =
   require('./harness');
 const { localIds, assertSameDocs } = require('./doc_state');
 
@@ -417,54 +417,34 @@ async function restartTest(ctx) {
 
 // --------------------------------------------------------------------- main
 
-async function main() {
-  const tmp = makeTempDir();
+runMain(async (tmp, atExit) => {
   const dataDir = path.join(tmp, 'data');
-  let failures = 1;
-  let server;
-  try {
-    try {
-      server = await startDivan(dataDir);
-    } catch (err) {
-      console.log(`FAIL - start divan: ${err.message}`);
-      console.log('interop: 0 passed, 1 failed');
-      return;
-    }
-    console.log(`# pouchdb ${PouchDB.version} against divan at ${server.url}, node ${process.version}`);
-    const log = new RequestLog(PouchDB.fetch);
-    const ctx = {
-      dataDir, log,
-      remote: (name) => new PouchDB(`${ctx.url}/${name}`, { fetch: log.fetch }),
-      local: (name) => new PouchDB(path.join(tmp, `local-${name}`)),
-      note: (text) => console.log(`#    ${text}`),
-      restart: (s) => {  // a new divan process replaces the old one
-        server = s;
-        ctx.server = s;
-        ctx.url = s.url;
-        ctx.http = new Http(s.url);
-      },
-    };
-    ctx.restart(server);
-    failures = await runTests([
-      { name: 'push: a local PouchDB replicates to divan', fn: () => pushTest(ctx) },
-      { name: 'pull: docs written to divan replicate to a local PouchDB', fn: () => pullTest(ctx) },
-      { name: 'conflicts on both sides: same winners, _conflicts and deletions after sync',
-        fn: () => conflictTest(ctx), timeoutMs: 25000 },
-      { name: 'a second replication transfers nothing, both ways', fn: () => noopTest(ctx) },
-      { name: 'live replication from divan picks up a later doc, then cancels', fn: () => liveTest(ctx) },
-      { name: 'longpoll _changes sends heartbeats, answers on the first change', fn: () => heartbeatTest(ctx) },
-      { name: 'divan stops cleanly on SIGTERM', fn: () => stopTest(ctx) },
-      { name: 'after a restart, a pull resumes from its checkpoint', fn: () => restartTest(ctx) },
-    ], { server: { exited: () => server.exited(), logTail: (n) => server.logTail(n) }, log });
-  } catch (err) {
-    console.log(`FAIL - harness error: ${err.stack || err}`);
-    console.log('interop: 0 passed, 1 failed');
-    failures = 1;
-  } finally {
-    if (server) await server.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-    process.exit(failures ? 1 : 0);
-  }
-}
-
-main();
+  let server = await starting('divan', () => startDivan(dataDir));
+  atExit(() => server.stop());  // the server of the moment (restartTest replaces it)
+  console.log(`# pouchdb ${PouchDB.version} against divan at ${server.url}, node ${process.version}`);
+  const log = new RequestLog(PouchDB.fetch);
+  const ctx = {
+    dataDir, log,
+    remote: (name) => new PouchDB(`${ctx.url}/${name}`, { fetch: log.fetch }),
+    local: (name) => new PouchDB(path.join(tmp, `local-${name}`)),
+    note: (text) => console.log(`#    ${text}`),
+    restart: (s) => {  // a new divan process replaces the old one
+      server = s;
+      ctx.server = s;
+      ctx.url = s.url;
+      ctx.http = new Http(s.url);
+    },
+  };
+  ctx.restart(server);
+  return runTests([
+    { name: 'push: a local PouchDB replicates to divan', fn: () => pushTest(ctx) },
+    { name: 'pull: docs written to divan replicate to a local PouchDB', fn: () => pullTest(ctx) },
+    { name: 'conflicts on both sides: same winners, _conflicts and deletions after sync',
+      fn: () => conflictTest(ctx), timeoutMs: 25000 },
+    { name: 'a second replication transfers nothing, both ways', fn: () => noopTest(ctx) },
+    { name: 'live replication from divan picks up a later doc, then cancels', fn: () => liveTest(ctx) },
+    { name: 'longpoll _changes sends heartbeats, answers on the first change', fn: () => heartbeatTest(ctx) },
+    { name: 'divan stops cleanly on SIGTERM', fn: () => stopTest(ctx) },
+    { name: 'after a restart, a pull resumes from its checkpoint', fn: () => restartTest(ctx) },
+  ], { server: { exited: () => server.exited(), logTail: (n) => server.logTail(n) }, log });
+});

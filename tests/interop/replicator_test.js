@@ -22,7 +22,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
-const { startDivan, RequestLog, Http, docPath, runTests, notRun, makeTempDir } = require('./harness');
+const { startDivan, RequestLog, Http, docPath, runTests, notRun, runMain, starting } = require('./harness');
 const { localSide, remoteSide, assertSameDocsAcross, mapLimit } = require('./doc_state');
 
 let PouchDB;
@@ -407,64 +407,42 @@ async function againTest(ctx) {
 
 // --------------------------------------------------------------------- main
 
-async function main() {
-  const tmp = makeTempDir();
-  let failures = 1;
-  let divan;
-  let ps;
-  let client;
-  try {
-    try {
-      divan = await startDivan(path.join(tmp, 'divan'));
-      ps = await startPouchDBServer(path.join(tmp, 'pouchdb-server'));
-    } catch (err) {
-      console.log(`FAIL - start divan and pouchdb-server: ${err.message}`);
-      console.log('interop: 0 passed, 1 failed');
-      return;
-    }
-    console.log(`# divan at ${divan.url}, pouchdb-server ${ps.version} at ${ps.url}, ` +
-                `pouchdb ${PouchDB.version}, node ${process.version}`);
-    const log = new RequestLog(PouchDB.fetch);
-    client = new PouchDB(path.join(tmp, 'client'));
-    const ctx = {
-      divan, ps, log, client,
-      hd: new Http(divan.url),
-      hp: new Http(ps.url),
-      remote: new PouchDB(`${divan.url}/${REPLICA}`, { fetch: log.fetch, skip_setup: true }),
-      done: new Set(),
-      note: (text) => console.log(`#    ${text}`),
-    };
-    const step = (key, name, fn) => ({ name, fn: async () => { await fn(ctx); ctx.done.add(key); } });
-    const servers = {
-      exited: () => divan.exited() ||
-        (ps.exited() ? { 'pouchdb-server': ps.exited() } : null),
-      logTail: (n) => `${divan.logTail(n)}\n  --- pouchdb-server's log:\n${ps.logTail(n)}`,
-    };
-    failures = await runTests([
-      step('seed', 'divan and pouchdb-server get docs, updates, deletions and branches', seedTest),
-      step('pull', 'divan replicate pulls pouchdb-server into divan', pullTest),
-      step('push', 'POST /_replicate on divan pushes divan to pouchdb-server', pushTest),
-      step('client', 'PouchDB\'s client syncs with divan; all three agree', clientTest),
-      step('conflicts', 'conflicting edits on all three: same winners and _conflicts everywhere',
-           conflictTest),
-      step('resolve', 'conflicts resolved on pouchdb-server and in the client reach everyone',
-           resolveTest),
-      step('again', 'the same replications again transfer nothing', againTest),
-    ], { server: servers, log });
-  } catch (err) {
-    console.log(`FAIL - harness error: ${err.stack || err}`);
-    console.log('interop: 0 passed, 1 failed');
-    failures = 1;
-  } finally {
-    // Node keeps idle HTTP connections open (keep-alive), and divan waits
-    // for open connections before it exits; close ours first.
-    require('node:http').globalAgent.destroy();
-    if (client) await client.close().catch(() => {});
-    if (divan) await divan.stop();
-    if (ps) await ps.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-    process.exit(failures ? 1 : 0);
-  }
-}
-
-main();
+runMain(async (tmp, atExit) => {
+  const divan = await starting('divan', () => startDivan(path.join(tmp, 'divan')));
+  atExit(() => divan.stop());
+  const ps = await starting('pouchdb-server', () => startPouchDBServer(path.join(tmp, 'pouchdb-server')));
+  atExit(() => ps.stop());
+  const client = new PouchDB(path.join(tmp, 'client'));
+  atExit(() => client.close().catch(() => {}));
+  // Node keeps idle HTTP connections open (keep-alive); close ours before
+  // the servers stop.
+  atExit(() => require('node:http').globalAgent.destroy());
+  console.log(`# divan at ${divan.url}, pouchdb-server ${ps.version} at ${ps.url}, ` +
+              `pouchdb ${PouchDB.version}, node ${process.version}`);
+  const log = new RequestLog(PouchDB.fetch);
+  const ctx = {
+    divan, ps, log, client,
+    hd: new Http(divan.url),
+    hp: new Http(ps.url),
+    remote: new PouchDB(`${divan.url}/${REPLICA}`, { fetch: log.fetch, skip_setup: true }),
+    done: new Set(),
+    note: (text) => console.log(`#    ${text}`),
+  };
+  const step = (key, name, fn) => ({ name, fn: async () => { await fn(ctx); ctx.done.add(key); } });
+  const servers = {
+    exited: () => divan.exited() ||
+      (ps.exited() ? { 'pouchdb-server': ps.exited() } : null),
+    logTail: (n) => `${divan.logTail(n)}\n  --- pouchdb-server's log:\n${ps.logTail(n)}`,
+  };
+  return runTests([
+    step('seed', 'divan and pouchdb-server get docs, updates, deletions and branches', seedTest),
+    step('pull', 'divan replicate pulls pouchdb-server into divan', pullTest),
+    step('push', 'POST /_replicate on divan pushes divan to pouchdb-server', pushTest),
+    step('client', 'PouchDB\'s client syncs with divan; all three agree', clientTest),
+    step('conflicts', 'conflicting edits on all three: same winners and _conflicts everywhere',
+         conflictTest),
+    step('resolve', 'conflicts resolved on pouchdb-server and in the client reach everyone',
+         resolveTest),
+    step('again', 'the same replications again transfer nothing', againTest),
+  ], { server: servers, log });
+});
