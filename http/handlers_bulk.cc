@@ -139,7 +139,10 @@ Result<ScreenedDocs> screen_bulk_docs(Ctx& ctx, Database& db, const std::string&
     }
     const std::string id = string_member(*members, "_id").value_or("");
     auto refuse = [&](HttpError e) {
-      out.refused.push_back(ScreenedDocs::Refused{id, entry_rev(*members), std::move(e)});
+      // A document sent without an id is refused under the id it would have
+      // had, as CouchDB names it (a new random one), not under "".
+      const bool unnamed = find_member(*members, "_id") == nullptr;
+      out.refused.push_back(ScreenedDocs::Refused{unnamed ? random_doc_id() : id, entry_rev(*members), std::move(e)});
     };
     if (id.starts_with("_design/") && !ctx.db_admin()) {
       refuse(not_db_admin());

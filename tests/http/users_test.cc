@@ -297,8 +297,10 @@ TEST_SUITE("http") {
     REQUIRE(r.status == 201);
     auto results = r.json();
     REQUIRE(results.Size() == 3);
-    // The first entry had no _id: the rules refuse it as CouchDB's do.
+    // The first entry had no _id: the rules refuse it as CouchDB's do,
+    // under a new random id (as CouchDB names it), not "".
     CHECK(str(results[0]["error"]) == "forbidden");
+    CHECK(str(results[0]["id"]).size() == 32);
     CHECK(str(results[1]["id"]) == "org.couchdb.user:dan");
     CHECK(str(results[1]["error"]) == "forbidden");
     CHECK(str(results[2]["error"]) == "forbidden");
