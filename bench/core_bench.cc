@@ -3,8 +3,8 @@
 // Run by hand, never from the tests (see docs/benchmarks.md):
 //
 //   core_bench [--docs N] [--batch N] [--seconds N] [--threads N]
-//              [--keys random|sequential] [--dir PATH] [--only LIST]
-//              [--divan-only] [--map-mib N]
+//              [--keys random|sequential] [--server-ids] [--dir PATH]
+//              [--only LIST] [--divan-only] [--map-mib N]
 //
 // Every run works in a fresh folder (mkdtemp under --dir, default /tmp) and
 // removes it at the end. All writes are durable: divan with its default
@@ -19,7 +19,9 @@
 //   changes     Database::changes over all docs, without and with include_docs
 //   update      put of one doc with its current _rev, repeatedly; and
 //               updates cycling over all docs (each put its own commit)
-//   concurrent  --threads threads each putting new docs, one doc per put
+//   concurrent  --threads threads each putting new docs, one doc per put;
+//               with --server-ids the docs have no _id and divan makes the
+//               ids (raw LMDB: keys from one shared sequential generator)
 // The fsync-bound phases (update, concurrent) run divan and raw LMDB in
 // alternating one-second slices, --seconds in all for each.
 //
@@ -41,6 +43,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -69,6 +72,9 @@ struct Options {
   double seconds = 5;
   unsigned threads = 16;
   bool sequential_keys = false;
+  // The concurrent phase's divan documents come without _id, so divan makes
+  // the ids (CouchDB-sequential, from one generator), as for POST /db.
+  bool server_ids = false;
   std::string dir = "/tmp";
   std::set<std::string> only;  // empty: every phase
   bool lmdb = true;            // false: divan alone (for profiling)
@@ -79,7 +85,7 @@ struct Options {
 [[noreturn]] void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--docs N] [--batch N] [--seconds N] [--threads N]\n"
-               "          [--keys random|sequential] [--dir PATH]\n"
+               "          [--keys random|sequential] [--server-ids] [--dir PATH]\n"
                "          [--only bulk,read,changes,update,concurrent] [--divan-only]\n"
                "          [--map-mib N]\n",
                argv0);
@@ -116,6 +122,8 @@ Options parse_args(int argc, char** argv) {
       if (k == "random") o.sequential_keys = false;
       else if (k == "sequential") o.sequential_keys = true;
       else usage(argv[0]);
+    } else if (a == "--server-ids") {
+      o.server_ids = true;
     } else if (a == "--map-mib") {
       o.map_mib = static_cast<std::size_t>(number());
     } else if (a == "--divan-only") {
@@ -737,19 +745,29 @@ struct Bench {
       gens.emplace_back(5000 + t, o.sequential_keys);
       lgens.emplace_back(5000 + t, o.sequential_keys);
     }
+    // --server-ids: raw LMDB's keys come from one shared CouchDB-sequential
+    // generator, as divan's do.
+    std::mutex shared_mu;
+    IdGen shared_gen(5000, true);
+    auto lmdb_id = [&](unsigned t) {
+      if (!o.server_ids) return lgens[t].next();
+      std::lock_guard<std::mutex> lock(shared_mu);
+      return shared_gen.next();
+    };
     Timed dv, lm;
     alternate(
         T,
         [&](unsigned t, std::mt19937_64&) {
-          std::string id = gens[t].next();
-          std::string doc = make_doc(id, nullptr, make_body(lat[t].size(), 0));
+          std::string id = o.server_ids ? "" : gens[t].next();
+          std::string doc = o.server_ids ? make_body(lat[t].size(), 0)
+                                         : make_doc(id, nullptr, make_body(lat[t].size(), 0));
           auto a = Clock::now();
           auto r = cdb->put(doc);
           lat[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
           if (!r.is_ok()) report_error("put " + id, r.status());
         },
         [&](unsigned t, std::mt19937_64&) {
-          std::string id = lgens[t].next();
+          std::string id = lmdb_id(t);
           std::string body = make_body(llat[t].size(), 0);
           auto a = Clock::now();
           MDB_txn* txn = nullptr;
@@ -779,7 +797,9 @@ struct Bench {
          "p99 %.0f us, %.1f KiB written per doc",
          T, dv.ops, dv.seconds, pct(all, 0.5), pct(all, 0.99), dv.kib_per_op(), lm.ops, lm.seconds,
          pct(lall, 0.5), pct(lall, 0.99), lm.kib_per_op());
-    g_rows.push_back({std::to_string(T) + " threads, new doc per put (durable)", dv.rate(),
+    g_rows.push_back({std::to_string(T) + " threads, new doc per put (durable)" +
+                          (o.server_ids ? ", ids made by divan" : ""),
+                      dv.rate(),
                       lmdb_or_none(lm.rate()), "docs/s", ">= 5x LMDB", 5.0, ""});
   }
 
