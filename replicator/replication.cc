@@ -156,8 +156,11 @@ class Replication::Impl {
       auto changes = source_->changes(co);
       if (!changes) return changes.status();
       if (changes->rows.empty()) {
-        // Nothing more for now: record how far the feed has been read (a
-        // filter may have skipped rows), then finish or wait.
+        // Nothing more for now: the feed's end is the source's sequence now
+        // (what _active_tasks shows as source_seq; set once per session
+        // otherwise). Record how far the feed has been read (a filter may
+        // have skipped rows), then finish or wait.
+        if (!changes->last_seq.empty()) update(changes->last_seq);
         if (!changes->last_seq.empty() && changes->last_seq != seq) {
           seq = changes->last_seq;
           if (Status s = checkpoint(seq); !s.is_ok()) return s;

@@ -295,6 +295,26 @@ TEST_SUITE("replicator") {
     CHECK((*job)->state() == ReplicationState::kCancelled);
   }
 
+  TEST_CASE("a continuous replication's source_update_seq follows the source, not only its start") {
+    Fixture f;
+    LocalSide a(*f.dir, "a"), b(*f.dir, "b");
+    a.put(R"({"_id":"one"})");
+    ReplicationOptions o = fast_retries();
+    o.continuous = true;
+    o.feed_wait = std::chrono::milliseconds(50);
+    auto job = Replication::create(a.peer(), b.peer(), o);
+    REQUIRE(job.is_ok());
+    std::thread runner([&] { CHECK((*job)->run().is_ok()); });
+    CHECK(testing::eventually([&] { return (*job)->stats().docs_written == 1; }));
+    CHECK((*job)->stats().source_update_seq == "1");
+    a.put(R"({"_id":"two"})");
+    a.put(R"({"_id":"three"})");
+    CHECK(testing::eventually([&] { return (*job)->stats().docs_written == 3; }));
+    CHECK(testing::eventually([&] { return (*job)->stats().source_update_seq == "3"; }));
+    (*job)->cancel();
+    runner.join();
+  }
+
   TEST_CASE("a continuous replication retries even a missing target, and copies once it exists") {
     Fixture f;
     LocalSide a(*f.dir, "a");
