@@ -54,12 +54,39 @@ Access db_access(const Ctx& ctx, const std::string& db, const std::vector<std::s
   return Access::kMember;
 }
 
+// CouchDB endpoints of a database that divan does not serve: the reason to
+// give, or nullptr. Without this they would fall through to the document
+// handlers and get answers about document ids or content types (POST
+// /db/_find: "Content-Type must be multipart/form-data"), which would send
+// a PouchDB user looking for the wrong mistake.
+const char* unsupported_db_endpoint(const std::vector<std::string>& p) {
+  static constexpr const char* kMango = "Mango queries (_find, _index, _explain) are not supported by this version of divan.";
+  static constexpr const char* kViews =
+      "Design document functions (views, shows, lists, updates, rewrites, search) are not supported by this "
+      "version of divan; design documents are stored and replicated as documents.";
+  const std::string& sub = p[1];
+  if (sub == "_find" || sub == "_index" || sub == "_explain") return kMango;
+  if (sub == "_purge" || sub == "_purged_infos_limit") return "Purge is not supported by this version of divan.";
+  if (sub == "_view_cleanup" || (sub == "_compact" && p.size() > 2)) return kViews;
+  if (sub == "_partition") return "Partitioned databases are not supported by this version of divan.";
+  if (sub == "_shards" || sub == "_sync_shards") return "divan is a single node: a database has no shards.";
+  if ((sub == "_all_docs" || sub == "_design_docs" || sub == "_local_docs") && p.size() == 3 &&
+      p[2] == "queries") {
+    return "Multiple queries in one request (/queries) are not supported by this version of divan.";
+  }
+  // "/db/_design/x/_view/v" and the like (attachment names may not start
+  // with '_').
+  if (sub == "_design" && p.size() >= 4 && !p[3].empty() && p[3][0] == '_') return kViews;
+  return nullptr;
+}
+
 void route_db(Ctx& ctx, const std::string& db, const std::vector<std::string>& p) {
   // Creating a database is the one request about a database that may not
   // exist; it needs a server admin, checked before the database is opened.
   if (p.size() == 1 && ctx.is("PUT")) return require_server_admin(ctx) ? handle_db(ctx, db) : void();
   if (!authorize_db(ctx, db, db_access(ctx, db, p))) return;
   if (p.size() == 1) return handle_db(ctx, db);
+  if (const char* reason = unsupported_db_endpoint(p)) return ctx.error(HttpError::not_implemented(reason));
   const std::string& sub = p[1];
   if (sub == "_design" || sub == "_local") {
     // "/db/_design/name" and "/db/_local/name": the prefix is part of the id.

@@ -1,6 +1,9 @@
 // The server and database endpoints, from outside, against the real binary.
 #include <doctest/doctest.h>
 
+#include <tuple>
+#include <vector>
+
 #include "server_process.h"
 
 using divan::testing::Resp;
@@ -162,6 +165,37 @@ TEST_SUITE("http") {
     Resp bad_url = s.get("/db/%zz");
     CHECK(bad_url.status == 400);
     CHECK(s.get("/db/_design").status == 404);
+  }
+
+  TEST_CASE("CouchDB endpoints divan does not serve answer 501 not_implemented, naming the feature") {
+    ServerProcess s;
+    s.put("/db");
+    REQUIRE(s.put("/db/_design/app", R"({"views":{"v":{"map":"function(d){emit(d._id)}"}}})").status == 201);
+    const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+        {"POST", "/db/_find", "Mango"},
+        {"POST", "/db/_index", "Mango"},
+        {"GET", "/db/_index", "Mango"},
+        {"POST", "/db/_explain", "Mango"},
+        {"POST", "/db/_purge", "Purge"},
+        {"GET", "/db/_design/app/_view/v", "views"},
+        {"GET", "/db/_design/app/_info", "views"},
+        {"POST", "/db/_view_cleanup", "views"},
+        {"POST", "/db/_compact/app", "views"},
+        {"POST", "/db/_all_docs/queries", "queries"},
+        {"GET", "/db/_partition/p/_all_docs", "Partitioned"},
+        {"GET", "/db/_shards", "single node"},
+    };
+    for (const auto& [method, path, word] : cases) {
+      Resp r = s.request(method, path, "{}");
+      INFO(method << " " << path << ": " << r.body);
+      CHECK(r.status == 501);
+      CHECK(r.json()["error"] == "not_implemented");
+      CHECK(std::string(r.json()["reason"].GetString()).find(word) != std::string::npos);
+    }
+    // A database that does not exist is still 404, as for any request about it.
+    CHECK(s.request("POST", "/nodb/_find", "{}").status == 404);
+    // Nothing was written.
+    CHECK(s.get("/db").json()["doc_count"].GetUint64() == 1);
   }
 
   TEST_CASE("requests over the size limit get 413 with an error body") {
