@@ -426,9 +426,15 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
 };
 
 // Runs one pass over a private, NUL-terminated copy of `json` (in-situ
-// parsing writes into its input).
+// parsing writes into its input). The copy ends in kNulPadding NULs, not
+// one: validating UTF-8, rapidjson takes every continuation byte a lead byte
+// announces before it checks any, so a text cut inside a 4-byte sequence
+// makes it read 3 bytes from the cut on, past a single terminator.
+constexpr std::size_t kNulPadding = 4;
+
 Status run_pass(std::string_view json, DocHandler& handler, std::string& scratch) {
   scratch.assign(json);
+  scratch.append(kNulPadding, '\0');
   rapidjson::InsituStringStream stream(scratch.data());
   rapidjson::Reader reader;
   rapidjson::ParseResult r = reader.Parse<kParseFlags>(stream, handler);
