@@ -85,6 +85,41 @@ class Mutator {
   std::mt19937 rng_;
 };
 
+// Mutates a query string with printable characters and percent escapes
+// only (the request line itself must stay one line).
+class QueryMutator {
+ public:
+  explicit QueryMutator(unsigned seed) : rng_(seed) {}
+
+  std::string mutate(std::string q) {
+    static const std::string chars =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789%[]{}\",:-_.~!*'()&=+";
+    static const std::vector<std::string> tokens = {
+        "%00", "%ff", "%zz", "%", "%2", "%22", "%5B", "[", "\"", "-1", "0", "999999999999999999999", "1e3",
+        "&limit=", "&skip=", "&since=now", "&since=-5", "&rev=", "&open_revs=", "&keys=", "&startkey=", "&count=",
+        "&descending=true", "&style=", "&conflicts=true", "&doc_ids=", "=", "&&", "null", "true"};
+    const int rounds = 1 + static_cast<int>(rng_() % 3);
+    for (int i = 0; i < rounds; ++i) {
+      switch (rng_() % 4) {
+        case 0:
+          if (!q.empty()) q[pick(q.size())] = chars[rng_() % chars.size()];
+          break;
+        case 1:
+          if (!q.empty()) q.erase(pick(q.size()), 1 + pick(8));
+          break;
+        default:
+          q.insert(pick(q.size() + 1), tokens[rng_() % tokens.size()]);
+          break;
+      }
+    }
+    return q;
+  }
+
+ private:
+  std::size_t pick(std::size_t n) { return n == 0 ? 0 : rng_() % n; }
+  std::mt19937 rng_;
+};
+
 }  // namespace
 
 TEST_SUITE("http") {
@@ -152,6 +187,70 @@ TEST_SUITE("http") {
     }
     CHECK(s.get("/").status == 200);
     CHECK(s.get("/db/a").status == 200);
+    CHECK(s.stop() == 0);
+  }
+  TEST_CASE("fuzz: mutated query strings get errors below 500 with CouchDB bodies and change nothing") {
+    ServerProcess s;
+    REQUIRE(s.put("/db").status == 201);
+    REQUIRE(s.put("/db/a", R"({"v":1})").status == 201);
+    REQUIRE(s.put("/db/_design/d", R"({"v":1})").status == 201);
+    REQUIRE(s.put("/db/_local/l1", R"({"x":1})").status == 201);
+    struct Query {
+      const char* method;
+      const char* path;
+      const char* query;
+      bool writes;
+    };
+    // Only normal feeds: a mutation must not be able to make a request wait.
+    const std::vector<Query> queries = {
+        {"GET", "/db/_changes", "since=0&limit=5&include_docs=true&style=all_docs&descending=false&conflicts=true",
+         false},
+        {"GET", "/db/_changes", "feed=normal&filter=_doc_ids&doc_ids=[\"a\"]&since=now&seq_interval=2", false},
+        {"GET", "/db/_all_docs",
+         "startkey=\"a\"&endkey=\"z\"&limit=10&skip=0&descending=false&include_docs=true&inclusive_end=true",
+         false},
+        {"GET", "/db/_all_docs", "keys=[\"a\",\"b\"]&update_seq=true&conflicts=true&include_docs=true", false},
+        {"GET", "/db/_design_docs", "limit=3&start_key=\"_design/\"", false},
+        {"GET", "/db/_local_docs", "limit=3&key=\"_local/l1\"", false},
+        {"GET", "/db/a", "revs=true&revs_info=true&conflicts=true&deleted_conflicts=true&local_seq=true&meta=true",
+         false},
+        {"GET", "/db/a", "open_revs=[\"1-abc\"]&latest=true&revs=true", false},
+        {"GET", "/db/a", "rev=1-abc&attachments=false", false},
+        {"GET", "/_uuids", "count=5", false},
+        {"DELETE", "/db/a", "rev=1-abc", true},
+        {"PUT", "/db/q", "new_edits=true&batch=ok", true},
+        {"PUT", "/db/_revs_limit", "x=1", true},
+    };
+    const char* env = std::getenv("DIVAN_FUZZ_SEED");
+    const unsigned seed = env != nullptr ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : 20261126u;
+    QueryMutator mutator(seed);
+    std::mt19937 choose(seed + 1);
+    std::string before = state_of(s);
+    int refused = 0;
+    for (int i = 0; i < 1500; ++i) {
+      const Query& q = queries[choose() % queries.size()];
+      const std::string target = std::string(q.path) + "?" + mutator.mutate(q.query);
+      const std::string body = std::string(q.method) == "PUT" ? "{\"v\":2}" : "";
+      Resp r = s.request(q.method, target, body);
+      INFO("seed " << seed << ", request " << i << ": " << std::string(q.method) << " " << target << " -> " << r.status << " "
+                      << r.body.substr(0, 300));
+      if (r.status == 0) MESSAGE("no answer; the server's log: " << s.log());
+      REQUIRE(r.status != 0);
+      CHECK((r.status < 500 || r.status == 501));
+      if (r.status >= 400) {
+        ++refused;
+        CHECK_FALSE(divan::testing::error_of(r).empty());
+        if (q.writes) {
+          const std::string after = state_of(s);
+          CHECK(after == before);
+          before = after;
+        }
+      } else if (q.writes) {
+        before = state_of(s);
+      }
+    }
+    MESSAGE("query fuzz seed " << seed << ": 1500 requests, " << refused << " refused");
+    CHECK(s.get("/db/_changes").status == 200);
     CHECK(s.stop() == 0);
   }
 }
