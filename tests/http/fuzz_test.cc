@@ -1,17 +1,24 @@
-// Bounded random bad input against the real binary: valid request bodies of
-// the write and query endpoints, mutated at random (bytes flipped, cut,
-// repeated, JSON tokens inserted). Whatever comes in, the server answers
-// below 500 (501 for features it does not have), every error has CouchDB's
-// {"error","reason"} body, a refused write changes nothing, and the server
-// keeps serving. DIVAN_FUZZ_SEED picks another seed (the default is fixed,
-// so a failure repeats); the seed is printed with every failure.
+// Bounded random bad input, three ways:
+// - request bodies of the write and query endpoints, mutated at random
+//   (bytes flipped, cut, repeated, JSON tokens inserted), to the real binary;
+// - query strings, mutated with printable characters and percent escapes;
+// - answers of a fake CouchDB-style server, mutated, read by an HttpPeer
+//   (the replicator's side).
+// Whatever comes in, the server answers below 500 (501 for features it does
+// not have) with CouchDB's {"error","reason"} body, a refused write changes
+// nothing, the server keeps serving, and the peer gives a Status. CI runs
+// these under ASan and UBSan too. DIVAN_FUZZ_SEED picks another seed (the
+// defaults are fixed, so a failure repeats); failures print their seed.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <mutex>
+#include <utility>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "http_peer_test_util.h"
 #include "server_process.h"
 
 using divan::testing::Resp;
@@ -252,5 +259,66 @@ TEST_SUITE("http") {
     MESSAGE("query fuzz seed " << seed << ": 1500 requests, " << refused << " refused");
     CHECK(s.get("/db/_changes").status == 200);
     CHECK(s.stop() == 0);
+  }
+  TEST_CASE("fuzz: an HTTP peer answering mutated CouchDB responses gives errors, never a crash") {
+    // The replicator's side: what a buggy or hostile server answers must
+    // become a Status (or, when still valid, a result), under ASan too.
+    const std::vector<std::pair<std::string, std::string>> answers = {
+        {"info", R"({"db_name":"src","update_seq":"5-abc","instance_start_time":"0","doc_count":3})"},
+        {"changes",
+         R"({"results":[{"seq":"1-x","id":"a","changes":[{"rev":"1-aaaa"}]},)"
+         R"({"seq":2,"id":"b","changes":[{"rev":"2-bb"},{"rev":"2-cc"}],"deleted":true}],"last_seq":"2-y","pending":0})"},
+        {"revs_diff", R"({"a":{"missing":["1-aaaa"],"possible_ancestors":["0-x"]},"b":{"missing":["2-bb"]}})"},
+        {"bulk_get",
+         R"({"results":[{"id":"a","docs":[{"ok":{"_id":"a","_rev":"1-aaaa","_revisions":{"start":1,"ids":["aaaa"]},"v":1}}]},)"
+         R"({"id":"b","docs":[{"error":{"id":"b","rev":"2-bb","error":"not_found","reason":"missing"}}]}]})"},
+        {"get_local", R"({"_id":"_local/x","_rev":"0-3","session_id":"s","source_last_seq":"5","history":[]})"},
+        {"bulk_docs", R"([{"ok":true,"id":"a","rev":"1-aaaa"},{"id":"b","error":"conflict","reason":"Document update conflict."}])"},
+        {"put_local", R"({"ok":true,"id":"_local/x","rev":"0-4"})"},
+        {"ensure_full_commit", R"({"ok":true,"instance_start_time":"0"})"},
+    };
+    std::mutex mu;
+    std::string body;  // what every request is answered with
+    divan::testing::FakeServer f;
+    auto serve = [&](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      res.status = 200;
+      res.set_content(body, "application/json");
+    };
+    f.serve_welcome();  // first: GET / always says CouchDB
+    f.http().Get(".*", serve);
+    f.http().Post(".*", serve);
+    f.http().Put(".*", serve);
+    f.start();
+    auto peer = divan::testing::open_peer(f.url("src"));
+    const char* env = std::getenv("DIVAN_FUZZ_SEED");
+    const unsigned seed = env != nullptr ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : 20261126u;
+    Mutator mutator(seed);
+    std::mt19937 choose(seed + 1);
+    int failed = 0;
+    for (int i = 0; i < 1500; ++i) {
+      const auto& [what, valid] = answers[choose() % answers.size()];
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        body = i % 10 == 0 ? valid : mutator.mutate(valid);
+        INFO("seed " << seed << ": " << what << " answered with " << body);
+      }
+      divan::Status s;
+      if (what == "info") s = peer->info().status();
+      if (what == "changes") s = peer->changes({}).status();
+      if (what == "revs_diff") s = peer->revs_diff({{"a", {"1-aaaa"}}, {"b", {"2-bb"}}}).status();
+      if (what == "bulk_get") s = peer->bulk_get({{"a", "1-aaaa", {}}, {"b", "2-bb", {}}}).status();
+      if (what == "get_local") s = peer->get_local("x").status();
+      if (what == "bulk_docs") s = peer->bulk_docs({R"({"_id":"a","_rev":"1-aaaa","_revisions":{"start":1,"ids":["aaaa"]}})"}).status();
+      if (what == "put_local") s = peer->put_local("x", R"({"_id":"_local/x","_rev":"0-3"})").status();
+      if (what == "ensure_full_commit") s = peer->ensure_full_commit().status();
+      if (i % 10 == 0) CHECK_MESSAGE(s.is_ok(), what << ": " << s.to_string());  // the valid answer works
+      if (!s.is_ok()) {
+        ++failed;
+        CHECK_FALSE(s.reason().empty());
+      }
+    }
+    MESSAGE("peer fuzz seed " << seed << ": 1500 answers, " << failed << " refused");
+    CHECK(failed > 0);
   }
 }
