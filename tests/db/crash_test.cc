@@ -1,6 +1,7 @@
 // Crash safety: a writer process is killed with SIGKILL mid-stream, many
-// times; every write it saw acknowledged must be there afterwards, and the
-// database must open cleanly and be self-consistent.
+// times, sometimes while it compacts; every write it saw acknowledged must
+// be there afterwards, and the database must open cleanly and be
+// self-consistent.
 //
 // The writer is a forked child that reports each acknowledged write on a
 // pipe only after the call returned ok. The parent kills it at a random
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <sstream>
@@ -66,6 +68,9 @@ namespace {
     ++value;
     line = "C " + std::to_string(value) + " " + rev + "\n";
     if (write(report_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(8);
+    // Now and then a compaction, so that some kills land in its copy or
+    // its file swap.
+    if (rng() % 6 == 0 && !(*db)->compact().is_ok()) _exit(9);
   }
 }
 
@@ -84,6 +89,7 @@ TEST_SUITE("db") {
     long acked_counter = 0;
     std::string acked_counter_rev;
     constexpr int kRounds = 15;
+    int killed_compacting = 0;
     for (int round = 0; round < kRounds; ++round) {
       CAPTURE(round);
       int fds[2];
@@ -127,6 +133,9 @@ TEST_SUITE("db") {
         }
       }
 
+      // A copy left behind means the kill landed inside a compaction.
+      if (std::filesystem::exists(path + "/crash.divan.compact")) ++killed_compacting;
+
       // Reopen and check.
       auto dir = DataDir::open(path);
       REQUIRE_MESSAGE(dir.is_ok(), dir.status().to_string());
@@ -153,5 +162,6 @@ TEST_SUITE("db") {
       CHECK(feed->rows.size() == info->doc_count + info->doc_del_count);
       CHECK(feed->last_seq == info->update_seq);
     }
+    MESSAGE(killed_compacting << " of " << kRounds << " kills landed inside a compaction");
   }
 }
