@@ -13,6 +13,11 @@ namespace divan::http {
 void handle_welcome(Ctx& ctx);
 void handle_up(Ctx& ctx);
 void handle_all_dbs(Ctx& ctx);
+// GET /_dbs_info (the databases _all_dbs would list, with their info) and
+// POST /_dbs_info {"keys": [...]} (those databases, or "error":"not_found").
+void handle_dbs_info(Ctx& ctx);
+// GET /{db}'s body.
+std::string db_info_json(const DatabaseInfo& info);
 void handle_uuids(Ctx& ctx);
 void handle_session(Ctx& ctx);
 void handle_replicate(Ctx& ctx);

@@ -9,9 +9,8 @@
 #include "http/system_docs.h"
 
 namespace divan::http {
-namespace {
 
-std::string info_json(const DatabaseInfo& info) {
+std::string db_info_json(const DatabaseInfo& info) {
   JsonWriter w;
   w.start_object();
   w.key("db_name").string(info.db_name);
@@ -34,6 +33,8 @@ std::string info_json(const DatabaseInfo& info) {
   w.end_object();
   return w.take();
 }
+
+namespace {
 
 void create_db(Ctx& ctx, const std::string& name) {
   auto db = ctx.data_dir().create_database(name);
@@ -96,7 +97,7 @@ void handle_db(Ctx& ctx, const std::string& db) {
   if (!d) return;
   auto info = d->info();
   if (!info.is_ok()) return ctx.error(info.status());
-  ctx.json(200, info_json(*info));
+  ctx.json(200, db_info_json(*info));
 }
 
 void handle_revs_limit(Ctx& ctx, const std::string& db) {

@@ -1,8 +1,11 @@
-// Server endpoints: GET /, /_up, /_all_dbs, /_uuids, /_session.
+// Server endpoints: GET /, /_up, /_all_dbs, /_dbs_info, /_uuids, /_session.
 #include <rapidjson/document.h>
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "http/handlers.h"
 #include "http/server.h"
@@ -41,42 +44,103 @@ void handle_up(Ctx& ctx) {
   ctx.json(200, R"({"status":"ok"})");
 }
 
-void handle_all_dbs(Ctx& ctx) {
-  if (!only_get(ctx)) return;
+namespace {
+
+// The database names _all_dbs lists for this request's startkey/endkey (JSON
+// strings), limit, skip and descending, as CouchDB reads them.
+Result<std::vector<std::string>> listed_databases(Ctx& ctx) {
   auto names = ctx.data_dir().list_databases();
-  if (!names.is_ok()) return ctx.error(names.status());
-  // startkey/endkey (JSON strings), limit, skip, descending, as CouchDB.
+  if (!names.is_ok()) return names.status();
   auto descending = ctx.bool_param("descending", false);
   auto limit = ctx.uint_param("limit");
   auto skip = ctx.uint_param("skip");
   for (const Status& s : {descending.status(), limit.status(), skip.status()}) {
-    if (!s.is_ok()) return ctx.error(s);
+    if (!s.is_ok()) return s;
   }
   std::optional<std::string> start, end;
   for (auto [name, slot] : {std::pair{"startkey", &start}, std::pair{"start_key", &start},
                             std::pair{"endkey", &end}, std::pair{"end_key", &end}}) {
     auto v = ctx.json_param(name);
-    if (!v.is_ok()) return ctx.error(v.status());
+    if (!v.is_ok()) return v.status();
     if (!v->has_value()) continue;
-    if (!(**v).IsString()) return ctx.error(HttpError::bad_request(std::string(name) + " must be a string"));
+    if (!(**v).IsString()) return Status::bad_request(std::string(name) + " must be a string");
     *slot = std::string((**v).GetString(), (**v).GetStringLength());
   }
   std::vector<std::string> list = std::move(names.value());
   if (*descending) std::reverse(list.begin(), list.end());
-  JsonWriter w;
-  w.start_array();
-  std::uint64_t skipped = 0, emitted = 0;
-  for (const std::string& n : list) {
+  std::vector<std::string> out;
+  std::uint64_t skipped = 0;
+  for (std::string& n : list) {
     if (start && (*descending ? n > *start : n < *start)) continue;
     if (end && (*descending ? n < *end : n > *end)) continue;
     if (skipped < skip->value_or(0)) {
       ++skipped;
       continue;
     }
-    if (limit->has_value() && emitted >= **limit) break;
-    w.string(n);
-    ++emitted;
+    if (limit->has_value() && out.size() >= **limit) break;
+    out.push_back(std::move(n));
   }
+  return out;
+}
+
+// {"key": name, "info": {...}}, or {"key": name, "error": "not_found"}.
+void write_db_info_row(Ctx& ctx, JsonWriter& w, const std::string& name) {
+  w.start_object();
+  w.key("key").string(name);
+  auto db = ctx.data_dir().open_database(name);
+  auto info = db.is_ok() ? (*db)->info() : Result<DatabaseInfo>(db.status());
+  if (info.is_ok()) {
+    w.key("info").raw(db_info_json(*info));
+  } else {
+    w.key("error").string("not_found");
+  }
+  w.end_object();
+}
+
+// CouchDB's [chttpd] max_db_number_for_dbs_info_req.
+constexpr std::size_t kMaxDbsInfoKeys = 100;
+
+}  // namespace
+
+void handle_all_dbs(Ctx& ctx) {
+  if (!only_get(ctx)) return;
+  auto list = listed_databases(ctx);
+  if (!list.is_ok()) return ctx.error(list.status());
+  JsonWriter w;
+  w.start_array();
+  for (const std::string& n : *list) w.string(n);
+  w.end_array();
+  ctx.json(200, w.take());
+}
+
+void handle_dbs_info(Ctx& ctx) {
+  std::vector<std::string> names;
+  if (ctx.is("GET")) {
+    auto list = listed_databases(ctx);
+    if (!list.is_ok()) return ctx.error(list.status());
+    names = std::move(list.value());
+  } else if (ctx.is("POST")) {
+    if (!ctx.require_post_json()) return;
+    auto body = ctx.json_body();
+    if (!body.is_ok()) return ctx.error(body.status());
+    auto keys = body->IsObject() ? body->FindMember("keys") : body->MemberEnd();
+    if (!body->IsObject() || keys == body->MemberEnd() || !keys->value.IsArray()) {
+      return ctx.error(HttpError::bad_request("`keys` member must exist."));
+    }
+    if (keys->value.Size() > kMaxDbsInfoKeys) {
+      return ctx.error(HttpError::bad_request("The number of keys exceeds the maximum of " +
+                                              std::to_string(kMaxDbsInfoKeys) + "."));
+    }
+    for (const auto& k : keys->value.GetArray()) {
+      if (!k.IsString()) return ctx.error(HttpError::bad_request("`keys` must be database names."));
+      names.emplace_back(k.GetString(), k.GetStringLength());
+    }
+  } else {
+    return ctx.error(HttpError::method_not_allowed("GET,HEAD,POST"));
+  }
+  JsonWriter w;
+  w.start_array();
+  for (const std::string& n : names) write_db_info_row(ctx, w, n);
   w.end_array();
   ctx.json(200, w.take());
 }

@@ -14,6 +14,7 @@ bool is_system_db(const std::string& name) {
 
 void route_server(Ctx& ctx, const std::string& name) {
   if (name == "_all_dbs") return require_server_admin(ctx) ? handle_all_dbs(ctx) : void();
+  if (name == "_dbs_info") return require_server_admin(ctx) ? handle_dbs_info(ctx) : void();
   if (name == "_up") return handle_up(ctx);
   if (name == "_uuids") return handle_uuids(ctx);
   if (name == "_session") return handle_session(ctx);

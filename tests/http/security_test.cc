@@ -361,13 +361,15 @@ TEST_SUITE("http") {
     CHECK(as("POST", "/db/_compact", member, "").status == 401);
     CHECK(as("POST", "/db/_compact", dbadmin, "").status == 202);
 
-    // Server-admin-level: databases, _all_dbs, _active_tasks, _scheduler.
+    // Server-admin-level: databases, _all_dbs, _dbs_info, _active_tasks, _scheduler.
     for (const auto* who : {&anonymous, &member, &dbadmin}) {
       Resp r = as("PUT", "/other", *who);
       CHECK(r.status == 401);
       CHECK(divan::testing::reason_of(r) == "You are not a server admin.");
       CHECK(as("DELETE", "/db", *who).status == 401);
       CHECK(as("GET", "/_all_dbs", *who).status == 401);
+      CHECK(as("GET", "/_dbs_info", *who).status == 401);
+      CHECK(as("POST", "/_dbs_info", *who, R"({"keys":["db"]})").status == 401);
       CHECK(as("GET", "/_active_tasks", *who).status == 401);
       CHECK(as("GET", "/_scheduler/jobs", *who).status == 401);
       CHECK(as("GET", "/_users/_all_docs", *who).status == 401);
@@ -378,6 +380,7 @@ TEST_SUITE("http") {
       CHECK(as("GET", "/_replicator", *who).status == 401);
     }
     CHECK(as("GET", "/_all_dbs", root).status == 200);
+    CHECK(as("POST", "/_dbs_info", root, R"({"keys":["db"]})").status == 200);
     CHECK(as("GET", "/db", root).status == 200);
     REQUIRE(as("PUT", "/_replicator/_security", root, "{}").status == 200);
     CHECK(as("PUT", "/_replicator/steal", member, R"({"source":"db","target":"http://127.0.0.1:1/x"})").status == 401);

@@ -1,6 +1,7 @@
 // The server and database endpoints, from outside, against the real binary.
 #include <doctest/doctest.h>
 
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -82,6 +83,50 @@ TEST_SUITE("http") {
     CHECK(s.del("/db1").status == 200);
     CHECK(s.del("/db1").status == 404);
     CHECK(s.get("/_all_dbs").body == "[\"_replicator\",\"_users\",\"a/b\"]\n");
+  }
+
+  TEST_CASE("_dbs_info: GET lists databases with their info as _all_dbs does, POST answers keys") {
+    ServerProcess s;
+    for (const char* db : {"/alpha", "/beta", "/gamma"}) REQUIRE(s.put(db).status == 201);
+    REQUIRE(s.put("/beta/x", "{}").status == 201);
+    Resp all = s.get("/_dbs_info");
+    REQUIRE(all.status == 200);
+    auto rows = all.json();
+    REQUIRE(rows.IsArray());
+    std::vector<std::string> keys;
+    for (const auto& r : rows.GetArray()) {
+      keys.emplace_back(r["key"].GetString());
+      CHECK(std::string(r["info"]["db_name"].GetString()) == keys.back());
+    }
+    // The same names as _all_dbs (which includes _replicator and _users).
+    auto all_dbs = s.get("/_all_dbs").json();
+    REQUIRE(all_dbs.Size() == keys.size());
+    for (rapidjson::SizeType i = 0; i < all_dbs.Size(); ++i) CHECK(keys[i] == all_dbs[i].GetString());
+    // _all_dbs's parameters.
+    auto some = s.get("/_dbs_info?startkey=%22b%22&endkey=%22h%22&descending=false&limit=1").json();
+    REQUIRE(some.Size() == 1);
+    CHECK(std::string(some[0]["key"].GetString()) == "beta");
+    CHECK(some[0]["info"]["doc_count"].GetUint64() == 1);
+    CHECK(s.get("/_dbs_info?limit=x").status == 400);
+
+    Resp post = s.post("/_dbs_info", R"({"keys":["gamma","nope","beta"]})");
+    REQUIRE(post.status == 200);
+    auto got = post.json();
+    REQUIRE(got.Size() == 3);
+    CHECK(std::string(got[0]["key"].GetString()) == "gamma");
+    CHECK(got[0]["info"]["doc_count"].GetUint64() == 0);
+    CHECK(std::string(got[1]["key"].GetString()) == "nope");
+    CHECK(std::string(got[1]["error"].GetString()) == "not_found");
+    CHECK_FALSE(got[1].HasMember("info"));
+    CHECK(got[2]["info"]["doc_count"].GetUint64() == 1);
+    // Bad requests, as CouchDB answers them.
+    CHECK(s.post("/_dbs_info", R"({"missingkeys":["a"]})").status == 400);
+    CHECK(s.post("/_dbs_info", R"({"keys":"alpha"})").status == 400);
+    CHECK(s.post("/_dbs_info", R"({"keys":[1]})").status == 400);
+    std::string many = R"({"keys":[)";
+    for (int i = 0; i < 101; ++i) many += std::string(i ? "," : "") + "\"db" + std::to_string(i) + "\"";
+    CHECK(s.post("/_dbs_info", many + "]}").status == 400);
+    CHECK(s.request("PUT", "/_dbs_info", "{}").status == 405);
   }
 
   TEST_CASE("a bodiless PUT or DELETE, as curl sends them, is answered at once") {
