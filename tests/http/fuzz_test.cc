@@ -45,9 +45,44 @@ std::string state_of(ServerProcess& s) {
          s.get("/db/_security").body + "/" + s.get("/db/_local/l1").body;
 }
 
-class Mutator {
+// DIVAN_FUZZ_SEED if set, else `fixed`.
+unsigned fuzz_seed(unsigned fixed) {
+  const char* env = std::getenv("DIVAN_FUZZ_SEED");
+  return env != nullptr ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : fixed;
+}
+
+// Checks one answer to a mutated request: the server answered, below 500
+// (or 501), with CouchDB's error body when it refused; a refused write left
+// `state_of` as it was. `before` follows the state. Returns whether the
+// request was refused.
+bool check_answer(ServerProcess& s, const Resp& r, bool writes, std::string* before) {
+  if (r.status == 0) MESSAGE("no answer; the server's log: " << s.log());
+  REQUIRE(r.status != 0);
+  CHECK((r.status < 500 || r.status == 501));
+  if (r.status < 400) {
+    if (writes) *before = state_of(s);  // an accepted write may change it
+    return false;
+  }
+  CHECK_FALSE(divan::testing::error_of(r).empty());
+  if (writes) {
+    const std::string after = state_of(s);
+    CHECK(after == *before);
+    *before = after;
+  }
+  return true;
+}
+
+// A seeded generator and a uniform pick from [0, n).
+class Random {
+ protected:
+  explicit Random(unsigned seed) : rng_(seed) {}
+  std::size_t pick(std::size_t n) { return n == 0 ? 0 : rng_() % n; }
+  std::mt19937 rng_;
+};
+
+class Mutator : Random {
  public:
-  explicit Mutator(unsigned seed) : rng_(seed) {}
+  explicit Mutator(unsigned seed) : Random(seed) {}
 
   std::string mutate(std::string text) {
     const int rounds = 1 + static_cast<int>(rng_() % 3);
@@ -86,17 +121,13 @@ class Mutator {
     }
     return text;
   }
-
- private:
-  std::size_t pick(std::size_t n) { return n == 0 ? 0 : rng_() % n; }
-  std::mt19937 rng_;
 };
 
 // Mutates a query string with printable characters and percent escapes
 // only (the request line itself must stay one line).
-class QueryMutator {
+class QueryMutator : Random {
  public:
-  explicit QueryMutator(unsigned seed) : rng_(seed) {}
+  explicit QueryMutator(unsigned seed) : Random(seed) {}
 
   std::string mutate(std::string q) {
     static const std::string chars =
@@ -121,10 +152,6 @@ class QueryMutator {
     }
     return q;
   }
-
- private:
-  std::size_t pick(std::size_t n) { return n == 0 ? 0 : rng_() % n; }
-  std::mt19937 rng_;
 };
 
 }  // namespace
@@ -134,9 +161,7 @@ TEST_SUITE("http") {
     // Seed 7 is the one that found rapidjson reading past the end of a text
     // cut inside a UTF-8 sequence.
     std::vector<unsigned> seeds_to_run = {20261126u, 7u, 42u};
-    if (const char* env = std::getenv("DIVAN_FUZZ_SEED")) {
-      seeds_to_run = {static_cast<unsigned>(std::strtoul(env, nullptr, 10))};
-    }
+    if (std::getenv("DIVAN_FUZZ_SEED") != nullptr) seeds_to_run = {fuzz_seed(0)};
     ServerProcess s;
     REQUIRE(s.put("/db").status == 201);
     REQUIRE(s.put("/db/a", R"({"v":1})").status == 201);
@@ -173,21 +198,8 @@ TEST_SUITE("http") {
         Resp r = s.request(tmpl.method, tmpl.path, body);
         INFO("seed " << seed << ", request " << i << ": " << std::string(tmpl.method) << " "
                      << std::string(tmpl.path) << " " << body << " -> " << r.status << " " << r.body);
-        if (r.status == 0) MESSAGE("no answer; the server's log: " << s.log());
-        REQUIRE(r.status != 0);  // the server answered
-        CHECK((r.status < 500 || r.status == 501));
         ++answered;
-        if (r.status >= 400) {
-          ++refused;
-          CHECK_FALSE(divan::testing::error_of(r).empty());
-          if (tmpl.writes) {
-            const std::string after = state_of(s);
-            CHECK(after == before);
-            before = after;
-          }
-        } else if (tmpl.writes) {
-          before = state_of(s);  // an accepted write may change it
-        }
+        if (check_answer(s, r, tmpl.writes, &before)) ++refused;
       }
       MESSAGE("fuzz seed " << seed << ": " << answered << " requests, " << refused << " refused");
       CHECK(refused > answered / 2);  // most mutations are bad input
@@ -228,8 +240,7 @@ TEST_SUITE("http") {
         {"PUT", "/db/q", "new_edits=true&batch=ok", true},
         {"PUT", "/db/_revs_limit", "x=1", true},
     };
-    const char* env = std::getenv("DIVAN_FUZZ_SEED");
-    const unsigned seed = env != nullptr ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : 20261126u;
+    const unsigned seed = fuzz_seed(20261126u);
     QueryMutator mutator(seed);
     std::mt19937 choose(seed + 1);
     std::string before = state_of(s);
@@ -239,22 +250,9 @@ TEST_SUITE("http") {
       const std::string target = std::string(q.path) + "?" + mutator.mutate(q.query);
       const std::string body = std::string(q.method) == "PUT" ? "{\"v\":2}" : "";
       Resp r = s.request(q.method, target, body);
-      INFO("seed " << seed << ", request " << i << ": " << std::string(q.method) << " " << target << " -> " << r.status << " "
-                      << r.body.substr(0, 300));
-      if (r.status == 0) MESSAGE("no answer; the server's log: " << s.log());
-      REQUIRE(r.status != 0);
-      CHECK((r.status < 500 || r.status == 501));
-      if (r.status >= 400) {
-        ++refused;
-        CHECK_FALSE(divan::testing::error_of(r).empty());
-        if (q.writes) {
-          const std::string after = state_of(s);
-          CHECK(after == before);
-          before = after;
-        }
-      } else if (q.writes) {
-        before = state_of(s);
-      }
+      INFO("seed " << seed << ", request " << i << ": " << std::string(q.method) << " " << target << " -> "
+                   << r.status << " " << r.body.substr(0, 300));
+      if (check_answer(s, r, q.writes, &before)) ++refused;
     }
     MESSAGE("query fuzz seed " << seed << ": 1500 requests, " << refused << " refused");
     CHECK(s.get("/db/_changes").status == 200);
@@ -291,8 +289,7 @@ TEST_SUITE("http") {
     f.http().Put(".*", serve);
     f.start();
     auto peer = divan::testing::open_peer(f.url("src"));
-    const char* env = std::getenv("DIVAN_FUZZ_SEED");
-    const unsigned seed = env != nullptr ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : 20261126u;
+    const unsigned seed = fuzz_seed(20261126u);
     Mutator mutator(seed);
     std::mt19937 choose(seed + 1);
     int failed = 0;
