@@ -26,6 +26,7 @@
 #include "divan/http_peer.h"
 #include "http/context.h"
 #include "http/json.h"
+#include "http/plain_server.h"
 #include "http/router.h"
 
 namespace divan::http {
@@ -110,10 +111,11 @@ int port_of(const sockaddr_storage& a) {
   return -1;
 }
 
-// Ends the keep-alive waits of idle connections accepted on `port`.
-// cpp-httplib 0.11 keeps an idle keep-alive connection waiting for its next
-// request for up to keep_alive_timeout without looking at stop(), so SIGTERM
-// would wait that long for any idle client. It offers no list of its
+// Ends the keep-alive waits of idle HTTPS connections accepted on `port`
+// (plain HTTP has PlainServer::end_idle_waits()). cpp-httplib 0.11's
+// SSLServer keeps an idle keep-alive connection waiting for its next request
+// for up to keep_alive_timeout without looking at stop(), so SIGTERM would
+// wait that long for any idle client. It offers no list of its
 // connections, so this finds them among the process's descriptors: connected
 // sockets whose local port is ours (an outgoing connection, a replicator's to
 // this very server included, has an ephemeral local port), and whose client
@@ -211,7 +213,7 @@ Status check_tls_files(const ServerOptions& o) {
 
 // The server: HTTPS when it has a certificate, else plain HTTP.
 std::unique_ptr<httplib::Server> make_http_server(const ServerOptions& o) {
-  if (o.tls_cert.empty()) return std::make_unique<httplib::Server>();
+  if (o.tls_cert.empty()) return std::make_unique<PlainServer>();
   return std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
 }
 
@@ -477,7 +479,11 @@ void Server::stop() {
   // Stop accepting first, so a feed that ends now does not hand its
   // connection back to a keep-alive wait that outlives the server.
   http_->stop();
-  end_keep_alive_waits(port_);
+  if (tls()) {
+    end_keep_alive_waits(port_);
+  } else {
+    static_cast<PlainServer&>(*http_).end_idle_waits();
+  }
   // Replications end too (a one-shot POST /_replicate answers at once).
   for (const auto& job : scheduler_->jobs()) (void)scheduler_->cancel(job.id);
   std::lock_guard<std::mutex> lock(feeds_mu_);

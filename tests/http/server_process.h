@@ -132,6 +132,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  // The server's process id (0 once stopped).
+  pid_t pid() const { return pid_; }
   // Whether the server said it listens on https://.
   bool tls() const { return tls_; }
   // "http://127.0.0.1:PORT" or "https://127.0.0.1:PORT".
