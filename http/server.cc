@@ -13,9 +13,9 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <cstdint>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -160,7 +160,6 @@ const char* level_name(LogLevel l) {
 // When each request began, for the log line (one connection = one thread,
 // and requests on a connection are served in turn).
 thread_local std::chrono::steady_clock::time_point request_start;
-
 
 // The first error in OpenSSL's queue (the cause; later ones say where it
 // surfaced), as " (error:...)", and the queue cleared; "" if it is empty.

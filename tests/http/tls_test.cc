@@ -251,6 +251,23 @@ TEST_SUITE("http") {
     CHECK(s.get("/db/x").status == 200);
   }
 
+  TEST_CASE("an idle HTTPS keep-alive connection does not hold up SIGTERM") {
+    // cpp-httplib's SSLServer waits for the next request for the whole
+    // keep-alive timeout (5 s) after stop(); the server shuts those waits.
+    Pki pki;
+    ServerProcess s(pki.serve_args());
+    httplib::Client idle(s.origin());
+    idle.set_ca_cert_path(pki.ca);
+    idle.enable_server_certificate_verification(true);
+    idle.set_keep_alive(true);
+    auto r = idle.Get("/_up");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto start = std::chrono::steady_clock::now();
+    CHECK(s.stop() == 0);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(4000));
+  }
+
   TEST_CASE("the config file's [ssl] cert_file and key_file serve HTTPS too") {
     Pki pki;
     const std::string ini = pki.dir.file("divan.ini");
