@@ -105,6 +105,10 @@ class SocketStream final : public httplib::Stream {
 
   socket_t socket() const override { return sock_; }
 
+  // Whether bytes already read from the socket wait here (the start of a
+  // pipelined next request).
+  bool buffered() const { return buffered_ < filled_; }
+
  private:
   ssize_t receive(char* ptr, std::size_t size) {
     ssize_t n;
@@ -155,7 +159,9 @@ bool PlainServer::process_and_close_socket(socket_t sock) {
   SocketStream stream(sock, to_ms(read_timeout_sec_, read_timeout_usec_),
                       to_ms(write_timeout_sec_, write_timeout_usec_));
   bool ok = false;
-  while (svr_sock_ != INVALID_SOCKET && wait_for_request(sock)) {
+  // One stream for the connection's life, so that a pipelined request read
+  // with the one before it is served from the buffer.
+  while (svr_sock_ != INVALID_SOCKET && (stream.buffered() || wait_for_request(sock))) {
     bool connection_closed = false;
     ok = process_request(stream, false, connection_closed, nullptr);
     if (!ok || connection_closed) break;

@@ -668,6 +668,34 @@ TEST_SUITE("http") {
     CHECK(again.eof());
   }
 
+  TEST_CASE("pipelined requests on one connection are all answered, in order") {
+    ServerProcess s;
+    int fd = connect_loopback(s.port());
+    REQUIRE(fd >= 0);
+    // Three requests in one write: the server reads past the first.
+    REQUIRE(send_all(fd, "GET /_up HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /nodb HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /_uuids?count=2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string got;
+    const auto deadline = steady_clock::now() + milliseconds(3000);
+    while (count(got, "HTTP/1.1 ") < 3 || got.find("uuids") == std::string::npos) {
+      pollfd p{fd, POLLIN, 0};
+      if (steady_clock::now() > deadline || ::poll(&p, 1, 100) < 0) break;
+      if (p.revents == 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    INFO(got);
+    CHECK(count(got, "HTTP/1.1 ") == 3);
+    const auto up = got.find("200 OK"), missing = got.find("404"), uuids = got.find("\"uuids\"");
+    CHECK(up < missing);
+    CHECK(missing < uuids);
+    CHECK(uuids != std::string::npos);
+  }
+
   TEST_CASE("deleting the database ends its open feeds") {
     ServerProcess s;
     s.put("/db");
