@@ -86,8 +86,9 @@ class ConnectionPool final : public httplib::TaskQueue {
   bool stop_ = false;
 };
 
-// Connections in the middle of a request, by the client's port: from routing
-// until the response has been written (cpp-httplib calls the logger then).
+// HTTPS connections in the middle of a request, by the client's port: from
+// routing until the response has been written (cpp-httplib calls the logger
+// then).
 // Shutdown leaves these to finish. Clients on different addresses may share
 // a port; that only makes shutdown leave an idle connection to time out.
 std::array<std::atomic<std::uint8_t>, 65536> busy_client_ports;
@@ -332,9 +333,12 @@ void Server::install_handlers() {
   h.set_write_timeout(60, 0);
   h.set_payload_max_length(options_.max_request_size);
 
-  h.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+  // Only HTTPS shutdown needs to know which connections are busy
+  // (end_keep_alive_waits); plain HTTP's PlainServer knows by itself.
+  const bool track_busy = tls();
+  h.set_pre_routing_handler([track_busy](const httplib::Request& req, httplib::Response&) {
     request_start = std::chrono::steady_clock::now();
-    mark_busy(req.remote_port);
+    if (track_busy) mark_busy(req.remote_port);
     // cpp-httplib 0.11 reads a PUT, POST or DELETE without Content-Length
     // or Transfer-Encoding until the client closes (so `curl -X PUT
     // http://host/db` would hang until the read timeout). HTTP/1.1 says
@@ -403,8 +407,8 @@ void Server::install_handlers() {
     res.set_content(e.body() + "\n", "application/json");
   });
 
-  h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    mark_done();
+  h.set_logger([this, track_busy](const httplib::Request& req, const httplib::Response& res) {
+    if (track_busy) mark_done();
     if (options_.log_level < LogLevel::kInfo) return;
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                         request_start)
