@@ -1,6 +1,7 @@
 // ReplicationScheduler: background replication jobs, listed and cancelled
 // by id (see divan/replication_scheduler.h).
 
+#include <chrono>
 #include <condition_variable>
 #include <ctime>
 #include <list>
@@ -138,10 +139,19 @@ class ReplicationScheduler::Impl {
   }
 
   Status cancel(std::string_view id) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     auto it = jobs_.find(std::string(id));
     if (it == jobs_.end()) return Status::not_found("no replication job " + std::string(id));
-    it->second->rep->cancel();
+    std::shared_ptr<Job> job = it->second;
+    job->rep->cancel();
+    // As in CouchDB, a cancelled job is gone once cancel returns: no longer
+    // in _active_tasks, and the same replication can be started again at
+    // once (start() would otherwise answer with the dying job's id). It
+    // ends at its next step, its peers' requests cut short; a job cannot
+    // wait for itself.
+    if (job->thread.get_id() != std::this_thread::get_id()) {
+      cv_.wait_for(lock, kCancelWait, [&] { return job->finished; });
+    }
     return Status::ok();
   }
 
@@ -207,6 +217,8 @@ class ReplicationScheduler::Impl {
     }
     finished_.clear();
   }
+
+  static constexpr std::chrono::seconds kCancelWait{10};
 
   PeerFactory factory_;
   const SchedulerOptions o_;

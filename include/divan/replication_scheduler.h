@@ -168,7 +168,9 @@ class ReplicationScheduler {
   // returns its result. Errors: as Replication::run().
   Result<ReplicationResult> run(const ReplicationSpec& spec);
 
-  // Cancels a running job. Errors: not_found.
+  // Cancels a running job and waits (up to 10 s) until it has ended, so
+  // that jobs() no longer lists it and it can be started again. Errors:
+  // not_found.
   Status cancel(std::string_view job_id);
 
   // The running jobs, oldest first.

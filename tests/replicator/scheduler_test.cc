@@ -140,8 +140,16 @@ TEST_SUITE("replicator") {
     CHECK(*n.scheduler->start(spec(R"({"source":"a","target":"b","continuous":true,"create_target":true})")) == *id);
     CHECK(n.scheduler->jobs().size() == 1);
     CHECK(n.scheduler->cancel(*id).is_ok());
-    CHECK(eventually([&] { return n.scheduler->jobs().empty(); }));
+    // Gone once cancel returns, and it can be started again at once.
+    CHECK(n.scheduler->jobs().empty());
     CHECK(n.scheduler->cancel(*id).code() == ErrorCode::kNotFound);
+    auto again = n.scheduler->start(spec(R"({"source":"a","target":"b","continuous":true,"create_target":true})"));
+    REQUIRE(again.is_ok());
+    CHECK(*again == *id);
+    n.put("a", R"({"_id":"three"})");
+    CHECK(eventually([&] { return n.has("b", "three"); }));
+    CHECK(n.scheduler->cancel(*id).is_ok());
+    CHECK(n.scheduler->jobs().empty());
   }
 
   TEST_CASE("the scheduler runs a one-shot job on the caller's thread") {
