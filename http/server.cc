@@ -4,29 +4,22 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <dirent.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <thread>
 
 #include "divan/http_peer.h"
+#include "http/connection_server.h"
 #include "http/context.h"
 #include "http/json.h"
-#include "http/plain_server.h"
 #include "http/router.h"
 
 namespace divan::http {
@@ -86,68 +79,6 @@ class ConnectionPool final : public httplib::TaskQueue {
   bool stop_ = false;
 };
 
-// HTTPS connections in the middle of a request, by the client's port: from
-// routing until the response has been written (cpp-httplib calls the logger
-// then).
-// Shutdown leaves these to finish. Clients on different addresses may share
-// a port; that only makes shutdown leave an idle connection to time out.
-std::array<std::atomic<std::uint8_t>, 65536> busy_client_ports;
-thread_local int busy_client_port = -1;  // the port this thread marked busy
-
-void mark_busy(int port) {
-  if (busy_client_port >= 0) busy_client_ports[busy_client_port].fetch_sub(1);  // no logger call came
-  busy_client_port = port >= 0 && port < 65536 ? port : -1;
-  if (busy_client_port >= 0) busy_client_ports[busy_client_port].fetch_add(1);
-}
-
-void mark_done() {
-  if (busy_client_port >= 0) busy_client_ports[busy_client_port].fetch_sub(1);
-  busy_client_port = -1;
-}
-
-// A socket address's port, or -1.
-int port_of(const sockaddr_storage& a) {
-  if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
-  if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
-  return -1;
-}
-
-// Ends the keep-alive waits of idle HTTPS connections accepted on `port`
-// (plain HTTP has PlainServer::end_idle_waits()). cpp-httplib 0.11's
-// SSLServer keeps an idle keep-alive connection waiting for its next request
-// for up to keep_alive_timeout without looking at stop(), so SIGTERM would
-// wait that long for any idle client. It offers no list of its
-// connections, so this finds them among the process's descriptors: connected
-// sockets whose local port is ours (an outgoing connection, a replicator's to
-// this very server included, has an ephemeral local port), and whose client
-// is not in the middle of a request (busy_client_ports). Their read side is
-// shut, so the wait sees end-of-file and closes. (A connection that is
-// answering must not be touched: cpp-httplib checks that the client is still
-// there, by reading, before each write.) Linux only (/proc/self/fd);
-// elsewhere idle connections still wait out their timeout.
-void end_keep_alive_waits(int port) {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return;
-  const int own = ::dirfd(dir);
-  while (const dirent* e = ::readdir(dir)) {
-    char* end = nullptr;
-    const long fd = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || fd == own) continue;
-    struct stat st;
-    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    sockaddr_storage local{}, peer{};
-    socklen_t local_len = sizeof local, peer_len = sizeof peer;
-    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
-        ::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
-      continue;  // not connected: not one of the server's connections
-    }
-    if (port_of(local) == port && busy_client_ports[port_of(peer) & 0xffff].load() == 0) {
-      ::shutdown(static_cast<int>(fd), SHUT_RD);
-    }
-  }
-  ::closedir(dir);
-}
-
 const char* level_name(LogLevel l) {
   switch (l) {
     case LogLevel::kError: return "error";
@@ -173,11 +104,12 @@ std::string openssl_error() {
   return std::string(" (") + text + ")";
 }
 
-// Loads the certificate and key as SSLServer will, before anything else
-// starts, to say which of them is wrong (SSLServer::is_valid() only says
-// that one is).
-Status check_tls_files(const ServerOptions& o) {
-  if (o.tls_cert.empty() && o.tls_key.empty()) return Status::ok();
+using TlsContext = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+
+// The HTTPS context of --tls-cert and --tls-key (nullptr without them). Each
+// file is checked on its own, so that the error says which one is wrong.
+Result<TlsContext> load_tls_context(const ServerOptions& o) {
+  if (o.tls_cert.empty() && o.tls_key.empty()) return TlsContext(nullptr, SSL_CTX_free);
   if (o.tls_cert.empty() || o.tls_key.empty()) {
     return Status::bad_request("HTTPS needs both a certificate and its private key (--tls-cert and --tls-key)");
   }
@@ -187,7 +119,7 @@ Status check_tls_files(const ServerOptions& o) {
                                  *file + ": " + std::strerror(errno));
     }
   }
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  TlsContext ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
   if (!ctx) return Status::internal("OpenSSL could not make a TLS context" + openssl_error());
   ERR_clear_error();
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), o.tls_cert.c_str()) != 1) {
@@ -208,13 +140,10 @@ Status check_tls_files(const ServerOptions& o) {
     return Status::bad_request("TLS private key " + o.tls_key + " does not belong to certificate " +
                                o.tls_cert + openssl_error());
   }
-  return Status::ok();
-}
-
-// The server: HTTPS when it has a certificate, else plain HTTP.
-std::unique_ptr<httplib::Server> make_http_server(const ServerOptions& o) {
-  if (o.tls_cert.empty()) return std::make_unique<PlainServer>();
-  return std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
+  // TLS 1.2 or later; no compression (CRIME), no renegotiation.
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  return ctx;
 }
 
 }  // namespace
@@ -235,8 +164,8 @@ bool FeedWaiter::wait_until(std::chrono::steady_clock::time_point deadline) {
   return woken;
 }
 
-Server::Server(const ServerOptions& options, std::unique_ptr<DataDir> data_dir)
-    : options_(options), data_dir_(std::move(data_dir)), http_(make_http_server(options)) {}
+Server::Server(const ServerOptions& options, std::unique_ptr<DataDir> data_dir, SSL_CTX* tls)
+    : options_(options), data_dir_(std::move(data_dir)), http_(std::make_unique<ConnectionServer>(tls)) {}
 
 Server::~Server() {
   stop();
@@ -254,7 +183,8 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options) {
         "or with DIVAN_USER and DIVAN_PASSWORD (or run an insecure admin party with "
         "--insecure-admin-party)");
   }
-  if (Status s = check_tls_files(options); !s.is_ok()) return s;
+  auto tls = load_tls_context(options);
+  if (!tls.is_ok()) return tls.status();
   DataDirOptions data = options.data;
   data.release_pages_interval = options.release_pages_interval;
   // New databases are for server admins until their _security says
@@ -262,11 +192,7 @@ Result<std::unique_ptr<Server>> Server::open(const ServerOptions& options) {
   if (data.default_security.empty()) data.default_security = std::string(kAdminOnlySecurity);
   auto dir = DataDir::open(options.data_dir, data);
   if (!dir.is_ok()) return dir.status();
-  std::unique_ptr<Server> server(new Server(options, std::move(dir.value())));
-  if (!server->http_->is_valid()) {
-    return Status::bad_request("cannot serve HTTPS with certificate " + options.tls_cert + " and key " +
-                               options.tls_key + openssl_error());
-  }
+  std::unique_ptr<Server> server(new Server(options, std::move(dir.value()), tls->get()));
   AuthOptions auth = options.auth;
   if (auth.secret.empty()) {
     RandomSource* random = options.data.random ? options.data.random : RandomSource::system();
@@ -333,12 +259,8 @@ void Server::install_handlers() {
   h.set_write_timeout(60, 0);
   h.set_payload_max_length(options_.max_request_size);
 
-  // Only HTTPS shutdown needs to know which connections are busy
-  // (end_keep_alive_waits); plain HTTP's PlainServer knows by itself.
-  const bool track_busy = tls();
-  h.set_pre_routing_handler([track_busy](const httplib::Request& req, httplib::Response&) {
+  h.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     request_start = std::chrono::steady_clock::now();
-    if (track_busy) mark_busy(req.remote_port);
     // cpp-httplib 0.11 reads a PUT, POST or DELETE without Content-Length
     // or Transfer-Encoding until the client closes (so `curl -X PUT
     // http://host/db` would hang until the read timeout). HTTP/1.1 says
@@ -407,8 +329,7 @@ void Server::install_handlers() {
     res.set_content(e.body() + "\n", "application/json");
   });
 
-  h.set_logger([this, track_busy](const httplib::Request& req, const httplib::Response& res) {
-    if (track_busy) mark_done();
+  h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     if (options_.log_level < LogLevel::kInfo) return;
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                         request_start)
@@ -482,11 +403,7 @@ void Server::stop() {
   // Stop accepting first, so a feed that ends now does not hand its
   // connection back to a keep-alive wait that outlives the server.
   http_->stop();
-  if (tls()) {
-    end_keep_alive_waits(port_);
-  } else {
-    static_cast<PlainServer&>(*http_).end_idle_waits();
-  }
+  http_->end_idle_waits();
   // Replications end too (a one-shot POST /_replicate answers at once).
   for (const auto& job : scheduler_->jobs()) (void)scheduler_->cancel(job.id);
   std::lock_guard<std::mutex> lock(feeds_mu_);

@@ -1,11 +1,12 @@
 // Server: divan's CouchDB-compatible HTTP server over a DataDir.
 //
-// Built on cpp-httplib, which serves each connection on one thread for the
+// Built on cpp-httplib, with divan's own loop over each connection
+// (ConnectionServer: plain TCP or TLS), one thread per connection for the
 // connection's life. divan sizes for that: connections run on a pool that
 // grows on demand up to max_connections threads (long-lived _changes
 // listeners each hold one, and must not starve ordinary requests), with
-// TCP_NODELAY on and a listen backlog fit for bursts. Feeds wait on change
-// callbacks, never by polling, and stop() wakes them all.
+// TCP_NODELAY on and a listen backlog fit for bursts. Idle connections and
+// feeds wait without polling, and stop() wakes them all.
 //
 // Thread-safety: every public method is thread-safe.
 #ifndef DIVAN_HTTP_SERVER_H_
@@ -31,8 +32,10 @@
 #include "divan/status.h"
 #include "http/auth.h"
 
-namespace httplib {
-class Server;
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
+namespace divan::http {
+class ConnectionServer;
 }
 
 namespace divan::http {
@@ -159,7 +162,8 @@ class Server {
   void spawn(std::function<void()> fn);
 
  private:
-  Server(const ServerOptions& options, std::unique_ptr<DataDir> data_dir);
+  // `tls`: the HTTPS context (a reference is taken), or nullptr.
+  Server(const ServerOptions& options, std::unique_ptr<DataDir> data_dir, ssl_ctx_st* tls);
   void install_handlers();
   // Writes the `_replicator` documents of options_.sync.
   Status write_sync_jobs();
@@ -171,7 +175,7 @@ class Server {
   std::unique_ptr<ReplicationScheduler> scheduler_;
   std::unique_ptr<ReplicatorDatabase> replicator_db_;
   std::unique_ptr<Authenticator> auth_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<ConnectionServer> http_;
   int port_ = 0;
   int listen_fd_ = -1;
   std::atomic<bool> stopping_{false};
