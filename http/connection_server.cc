@@ -209,9 +209,11 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
   std::unique_ptr<ConnectionStream> stream;
   if (tls_ == nullptr) {
     stream = std::make_unique<PlainStream>(sock, read_ms, write_ms);
-  } else {
-    // The handshake blocks up to the socket's read timeout (SO_RCVTIMEO,
-    // set by cpp-httplib on accept), as cpp-httplib's own does.
+  } else if (wait_for_request(sock)) {
+    // Once the client has begun (so that a silent connection waits no longer
+    // than an idle one, and stop() ends it), the handshake blocks up to the
+    // socket's read timeout (SO_RCVTIMEO, set by cpp-httplib on accept), as
+    // cpp-httplib's own does.
     ssl.reset(SSL_new(tls_));
     ERR_clear_error();
     if (ssl && SSL_set_fd(ssl.get(), sock) == 1 && SSL_accept(ssl.get()) == 1) {

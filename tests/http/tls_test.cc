@@ -27,6 +27,7 @@
 #include "divan/data_dir.h"
 #include "divan/http_peer.h"
 #include "http_peer_test_util.h"
+#include "raw_http.h"
 #include "server_process.h"
 #include "test_util.h"
 
@@ -251,7 +252,7 @@ TEST_SUITE("http") {
     CHECK(s.get("/db/x").status == 200);
   }
 
-  TEST_CASE("an idle HTTPS keep-alive connection does not hold up SIGTERM") {
+  TEST_CASE("idle HTTPS connections, before or after their handshake, do not hold up SIGTERM") {
     // cpp-httplib's SSLServer waits for the next request for the whole
     // keep-alive timeout (5 s) after stop(); the server shuts those waits.
     Pki pki;
@@ -263,9 +264,13 @@ TEST_SUITE("http") {
     auto r = idle.Get("/_up");
     REQUIRE(r);
     REQUIRE(r->status == 200);
+    // And a connection that has not even begun its handshake.
+    const int silent = divan::testing::connect_loopback(s.port());
+    REQUIRE(silent >= 0);
     auto start = std::chrono::steady_clock::now();
     CHECK(s.stop() == 0);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(4000));
+    ::close(silent);
   }
 
   TEST_CASE("the config file's [ssl] cert_file and key_file serve HTTPS too") {
