@@ -253,8 +253,10 @@ TEST_SUITE("http") {
   }
 
   TEST_CASE("idle HTTPS connections, before or after their handshake, do not hold up SIGTERM") {
-    // cpp-httplib's SSLServer waits for the next request for the whole
-    // keep-alive timeout (5 s) after stop(); the server shuts those waits.
+    // cpp-httplib's SSLServer waited for the next request for the whole
+    // keep-alive timeout (5 s) after stop(), and a silent client held its
+    // thread in the handshake for the read timeout; divan's connection loop
+    // ends both waits at once.
     Pki pki;
     ServerProcess s(pki.serve_args());
     httplib::Client idle(s.origin());
