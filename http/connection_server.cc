@@ -17,18 +17,23 @@
 namespace divan::http {
 namespace {
 
-// poll() on one descriptor for `events`, restarted after signals, for up to
-// `timeout_ms`. Returns poll's result.
-int poll_one(int fd, short events, int timeout_ms) {
-  pollfd p{fd, events, 0};
+// poll(), restarted after signals with what is left of `timeout_ms`.
+// Returns poll's result.
+int poll_for(pollfd* fds, nfds_t count, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
-    int rc = ::poll(&p, 1, timeout_ms);
+    int rc = ::poll(fds, count, timeout_ms);
     if (rc >= 0 || errno != EINTR) return rc;
     timeout_ms = static_cast<int>(std::max<long long>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
                .count()));
   }
+}
+
+// poll_for() on one descriptor for `events`.
+int poll_one(int fd, short events, int timeout_ms) {
+  pollfd p{fd, events, 0};
+  return poll_for(&p, 1, timeout_ms);
 }
 
 int to_ms(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 1000); }
@@ -190,16 +195,9 @@ void ConnectionServer::end_idle_waits() {
 bool ConnectionServer::wait_for_request(socket_t sock) const {
   pollfd p[2] = {{sock, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
   const nfds_t count = stop_pipe_[0] >= 0 ? 2 : 1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(keep_alive_timeout_sec_);
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    int rc = ::poll(p, count, static_cast<int>(std::max<long long>(0, left)));
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc <= 0) return false;  // the keep-alive timeout, or poll failed
-    if (count == 2 && p[1].revents != 0) return false;  // stopping
-    return p[0].revents != 0;  // a request, or the client closed (read sees it)
-  }
+  if (poll_for(p, count, to_ms(keep_alive_timeout_sec_, 0)) <= 0) return false;  // timeout, or poll failed
+  if (count == 2 && p[1].revents != 0) return false;  // stopping
+  return p[0].revents != 0;  // a request, or the client closed (read sees it)
 }
 
 bool ConnectionServer::process_and_close_socket(socket_t sock) {

@@ -40,6 +40,19 @@ std::string random_doc_id() {
 // ---------------------------------------------------------------------------
 // _bulk_docs
 
+// "start-ids[0]" of a `_revisions` object, the newest revision it names;
+// nullopt when it is not of that shape.
+std::optional<std::string> revisions_head(const rapidjson::Value& revisions) {
+  if (!revisions.IsObject()) return std::nullopt;
+  auto start = revisions.FindMember("start");
+  auto ids = revisions.FindMember("ids");
+  if (start == revisions.MemberEnd() || !start->value.IsUint64() || ids == revisions.MemberEnd() ||
+      !ids->value.IsArray() || ids->value.Empty() || !ids->value[0].IsString()) {
+    return std::nullopt;
+  }
+  return std::to_string(start->value.GetUint64()) + "-" + ids->value[0].GetString();
+}
+
 // CouchDB 3.x does not support all_or_nothing: every document fails with
 // 417 and not_implemented, naming its id and the revision it was based on
 // ("0-" when none). Nothing is written.
@@ -61,13 +74,7 @@ void reject_all_or_nothing(Ctx& ctx, std::string_view docs_json) {
     auto revs_it = doc.FindMember("_revisions");
     auto rev_it = doc.FindMember("_rev");
     if (revs_it != doc.MemberEnd() && revs_it->value.IsObject()) {
-      const auto& revs = revs_it->value;
-      auto start = revs.FindMember("start");
-      auto ids = revs.FindMember("ids");
-      if (start != revs.MemberEnd() && start->value.IsUint64() && ids != revs.MemberEnd() &&
-          ids->value.IsArray() && !ids->value.Empty() && ids->value[0].IsString()) {
-        rev = std::to_string(start->value.GetUint64()) + "-" + ids->value[0].GetString();
-      }
+      rev = revisions_head(revs_it->value).value_or(rev);
     } else if (rev_it != doc.MemberEnd() && rev_it->value.IsString()) {
       rev.assign(rev_it->value.GetString(), rev_it->value.GetStringLength());
     }
@@ -87,13 +94,8 @@ void reject_all_or_nothing(Ctx& ctx, std::string_view docs_json) {
 std::string entry_rev(const std::vector<RawMember>& members) {
   if (const RawMember* revs = find_member(members, "_revisions")) {
     auto v = parse_json(revs->value);
-    if (v.is_ok() && v->IsObject()) {
-      auto start = v->FindMember("start");
-      auto ids = v->FindMember("ids");
-      if (start != v->MemberEnd() && start->value.IsUint64() && ids != v->MemberEnd() &&
-          ids->value.IsArray() && !ids->value.Empty() && ids->value[0].IsString()) {
-        return std::to_string(start->value.GetUint64()) + "-" + ids->value[0].GetString();
-      }
+    if (v.is_ok()) {
+      if (auto head = revisions_head(*v)) return *head;
     }
   }
   return string_member(members, "_rev").value_or("");
