@@ -5,20 +5,6 @@ namespace {
 
 constexpr std::uint8_t kDeletedFlag = 1;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // hashes are stored lowercased, so uppercase never reaches here
-}
-
-bool is_lower_hex32(std::string_view h) {
-  if (h.size() != 32) return false;
-  for (char c : h) {
-    if (hex_value(c) < 0) return false;
-  }
-  return true;
-}
-
 Status corrupt(const char* what) { return Status::corruption(std::string("bad stored ") + what); }
 
 }  // namespace
@@ -49,12 +35,9 @@ bool get_varint(std::string_view* in, std::uint64_t* v) {
 // 0 of the length word set), any other hash as its text.
 void put_rev(std::string* out, const rev::RevId& rev) {
   put_varint(out, rev.pos);
-  if (is_lower_hex32(rev.hash)) {
-    put_varint(out, (16 << 1) | 1);
-    char raw[16];
-    for (std::size_t i = 0; i < 16; ++i) {
-      raw[i] = static_cast<char>((hex_value(rev.hash[2 * i]) << 4) | hex_value(rev.hash[2 * i + 1]));
-    }
+  char raw[rev::kRawHashSize];
+  if (rev::hex_hash_to_raw(rev.hash, raw)) {
+    put_varint(out, (rev::kRawHashSize << 1) | 1);
     out->append(raw, sizeof raw);
   } else {
     put_varint(out, rev.hash.size() << 1);
@@ -68,14 +51,9 @@ bool get_rev(std::string_view* in, rev::RevId* rev) {
   std::uint64_t len = len_word >> 1;
   if (len > in->size()) return false;
   if (len_word & 1) {
-    if (len != 16) return false;
-    static const char kHex[] = "0123456789abcdef";
-    rev->hash.resize(32);
-    for (std::size_t i = 0; i < 16; ++i) {
-      auto b = static_cast<std::uint8_t>((*in)[i]);
-      rev->hash[2 * i] = kHex[b >> 4];
-      rev->hash[2 * i + 1] = kHex[b & 15];
-    }
+    if (len != rev::kRawHashSize) return false;
+    rev->hash.clear();
+    rev::append_raw_hash_as_hex(in->data(), &rev->hash);
   } else {
     rev->hash.assign(in->substr(0, len));
   }

@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -11,8 +12,6 @@
 
 namespace divan::rev {
 namespace {
-
-constexpr std::size_t kHexHashSize = 32;  // an MD5 in hex
 
 Status invalid_rev() { return Status::bad_request("Invalid rev format"); }
 
@@ -57,12 +56,8 @@ class Md5 {
   void finish_hex(std::string* out) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
-    if (EVP_DigestFinal_ex(ctx_.get(), digest, &size) != 1 || size != 16) fail();
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < size; ++i) {
-      out->push_back(kHex[digest[i] >> 4]);
-      out->push_back(kHex[digest[i] & 0xf]);
-    }
+    if (EVP_DigestFinal_ex(ctx_.get(), digest, &size) != 1 || size != kRawHashSize) fail();
+    append_raw_hash_as_hex(reinterpret_cast<const char*>(digest), out);
   }
 
  private:
@@ -96,7 +91,40 @@ void append_decimal(std::string* out, std::uint64_t value) {
   out->append(buf, end);
 }
 
+// Lowercase hex digit values, 0xff for every other byte. A table rather
+// than range checks: hash digits are random, so branches would mispredict.
+constexpr std::array<unsigned char, 256> kHexValue = [] {
+  std::array<unsigned char, 256> table{};
+  table.fill(0xff);
+  for (int i = 0; i < 10; ++i) table['0' + i] = static_cast<unsigned char>(i);
+  for (int i = 0; i < 6; ++i) table['a' + i] = static_cast<unsigned char>(10 + i);
+  return table;
+}();
+
 }  // namespace
+
+bool hex_hash_to_raw(std::string_view hash, char* raw) {
+  if (hash.size() != kHexHashSize) return false;
+  unsigned bad = 0;
+  for (std::size_t k = 0; k < kRawHashSize; ++k) {
+    unsigned hi = kHexValue[static_cast<unsigned char>(hash[2 * k])];
+    unsigned lo = kHexValue[static_cast<unsigned char>(hash[2 * k + 1])];
+    bad |= (hi | lo) & 0xf0;
+    raw[k] = static_cast<char>(hi << 4 | (lo & 0xf));
+  }
+  return bad == 0;
+}
+
+void append_raw_hash_as_hex(const char* raw, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char hex[kHexHashSize];
+  for (std::size_t k = 0; k < kRawHashSize; ++k) {
+    auto byte = static_cast<unsigned char>(raw[k]);
+    hex[2 * k] = kHex[byte >> 4];
+    hex[2 * k + 1] = kHex[byte & 0xf];
+  }
+  out->append(hex, kHexHashSize);
+}
 
 Result<RevId> RevId::parse(std::string_view text) {
   std::size_t dash = text.find('-');

@@ -49,6 +49,16 @@ Status normalize_rev_hash(std::string& hash);
 // it is 32 characters long. Every RevId that parse() returns passes.
 bool is_normalized_rev_hash(std::string_view hash);
 
+// A 32-lowercase-hex hash (an MD5, as divan and CouchDB make them) in its
+// 16 raw bytes, as storage keeps it.
+inline constexpr std::size_t kRawHashSize = 16;
+inline constexpr std::size_t kHexHashSize = 32;
+// If `hash` is 32 lowercase hex digits, writes its 16 bytes to `raw` and
+// returns true; otherwise returns false (and `raw` holds garbage).
+bool hex_hash_to_raw(std::string_view hash, char* raw);
+// Appends the 32 lowercase hex digits of the 16 bytes at `raw` to `out`.
+void append_raw_hash_as_hex(const char* raw, std::string* out);
+
 // The longest hash parse() accepts. CouchDB and PouchDB make 32 hex digits,
 // Couchbase Lite 40; the bound keeps every storage key that holds a
 // revision within LMDB's key size.

@@ -64,8 +64,6 @@ constexpr unsigned kFlagDeleted = 1;
 constexpr unsigned kFlagHasBody = 2;
 constexpr unsigned kFlagRawHash = 4;
 constexpr unsigned kKnownFlags = kFlagDeleted | kFlagHasBody | kFlagRawHash;
-constexpr std::size_t kRawHashSize = 16;
-constexpr std::size_t kHexHashSize = 32;
 // The fewest bytes one encoded revision takes: flags, pos, parent, and a
 // one-character text hash with its length.
 constexpr std::size_t kMinEncodedRevision = 5;
@@ -80,30 +78,6 @@ char* put_varint(char* p, std::uint64_t value) {
   }
   *p++ = static_cast<char>(value);
   return p;
-}
-
-// Lowercase hex digit values, 0xff for every other byte. A table rather
-// than range checks: hash digits are random, so branches would mispredict.
-constexpr std::array<unsigned char, 256> kHexValue = [] {
-  std::array<unsigned char, 256> table{};
-  table.fill(0xff);
-  for (int i = 0; i < 10; ++i) table['0' + i] = static_cast<unsigned char>(i);
-  for (int i = 0; i < 6; ++i) table['a' + i] = static_cast<unsigned char>(10 + i);
-  return table;
-}();
-
-// If `hash` is 32 lowercase hex digits, writes its 16 bytes to `out` and
-// returns true.
-bool hex_hash_to_raw(std::string_view hash, char* out) {
-  if (hash.size() != kHexHashSize) return false;
-  unsigned bad = 0;
-  for (std::size_t k = 0; k < kRawHashSize; ++k) {
-    unsigned hi = kHexValue[static_cast<unsigned char>(hash[2 * k])];
-    unsigned lo = kHexValue[static_cast<unsigned char>(hash[2 * k + 1])];
-    bad |= (hi | lo) & 0xf0;
-    out[k] = static_cast<char>(hi << 4 | (lo & 0xf));
-  }
-  return bad == 0;
 }
 
 // Reads from a byte range, never past its end.
@@ -670,14 +644,7 @@ Result<RevTree> RevTree::decode(std::string_view bytes) {
     std::string_view raw;
     if ((flags & kFlagRawHash) != 0) {
       if (!in.bytes(kRawHashSize, &raw)) return corrupt("truncated hash");
-      static constexpr char kHex[] = "0123456789abcdef";
-      char hex[kHexHashSize];
-      for (std::size_t k = 0; k < kRawHashSize; ++k) {
-        auto byte = static_cast<unsigned char>(raw[k]);
-        hex[2 * k] = kHex[byte >> 4];
-        hex[2 * k + 1] = kHex[byte & 0xf];
-      }
-      tree.hashes_.append(hex, kHexHashSize);
+      append_raw_hash_as_hex(raw.data(), &tree.hashes_);
     } else {
       std::uint64_t size = 0;
       if (!in.varint(&size)) return corrupt("bad hash length");
