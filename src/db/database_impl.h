@@ -99,6 +99,7 @@ class DatabaseImpl final : public Database,
   };
 
   class DocsOp;
+  class DocStream;
 
   DatabaseImpl(const DatabaseContext& ctx, std::string name, std::shared_ptr<storage::Env> env,
                Dbis dbis, std::uint64_t update_seq, std::string instance_start_time,
@@ -108,6 +109,9 @@ class DatabaseImpl final : public Database,
 
   // ---- write path (database_write.cc) ----
   Status prepare(std::vector<ParsedDoc>& docs, bool new_edits, std::vector<PreparedDoc>* out);
+  Status prepare_one(ParsedDoc& d, bool new_edits, PreparedDoc* out);
+  Result<std::vector<DocResult>> bulk_docs_streamed(std::string_view docs_json_array,
+                                                    bool new_edits);
   Result<std::vector<DocResult>> write_docs(std::vector<PreparedDoc> docs, bool new_edits);
   Status run_group(const WriteQueue::Source& next);
   Status load_state(storage::WriteTxn& txn, TxnState* st);

@@ -78,10 +78,14 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
     kWrite,    // write bodies, skipping the members in `skip`
   };
 
+  // Documents go to `out`, or, with a `sink`, to the sink, all but the first
+  // `skip_docs` (handed over by an earlier pass).
   DocHandler(bool array, const ParseLimits& limits, Pass pass, const std::set<MemberRef>* skip,
-             std::vector<ParsedDoc>* out)
+             std::vector<ParsedDoc>* out, const DocSink* sink = nullptr, std::size_t skip_docs = 0)
       : array_(array), doc_depth_(array ? 2 : 1), limits_(limits), pass_(pass), skip_(skip),
-        out_(out) {}
+        out_(out), sink_(sink), skip_docs_(skip_docs) {}
+
+  std::size_t completed() const { return completed_; }
 
   const Status& error() const { return error_; }
   bool repeated_key() const { return repeated_key_; }
@@ -255,7 +259,12 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
     if (doc_.body.size() > limits_.max_document_size) {
       return fail(Status(ErrorCode::kDocumentTooLarge, doc_.id));
     }
-    out_->push_back(std::move(doc_));
+    if (sink_ == nullptr) {
+      out_->push_back(std::move(doc_));
+    } else if (completed_ >= skip_docs_) {
+      if (Status s = (*sink_)(std::move(doc_)); !s.is_ok()) return fail(std::move(s));
+    }
+    ++completed_;
     return true;
   }
 
@@ -399,6 +408,9 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
   const Pass pass_;
   const std::set<MemberRef>* skip_;
   std::vector<ParsedDoc>* out_;
+  const DocSink* sink_;
+  const std::size_t skip_docs_;
+  std::size_t completed_ = 0;  // documents finished in this pass
 
   Status error_;
   bool repeated_key_ = false;
@@ -443,21 +455,24 @@ Status run_pass(std::string_view json, DocHandler& handler, std::string& scratch
   return Status::ok();
 }
 
+// Parses into `out`, or hands each document to `sink` when it is given.
 Status parse(std::string_view json, bool array, const ParseLimits& limits,
-             std::vector<ParsedDoc>* out) {
+             std::vector<ParsedDoc>* out, const DocSink* sink = nullptr) {
   // In-situ parsing stops at a NUL byte, which valid JSON text never holds.
   if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
     return Status::bad_request(kInvalidJson);
   }
   std::string scratch;
   std::size_t first = out->size();
+  std::size_t handed = 0;  // documents the sink has already had
   {
-    DocHandler fast(array, limits, DocHandler::Pass::kFast, nullptr, out);
+    DocHandler fast(array, limits, DocHandler::Pass::kFast, nullptr, out, sink);
     Status s = run_pass(json, fast, scratch);
     if (!fast.repeated_key()) {
       if (!s.is_ok()) out->resize(first);
       return s;
     }
+    handed = fast.completed();  // all before the one with the repeated key
   }
   // Some object repeats a key: find which members are shadowed, then write
   // the bodies without them.
@@ -465,7 +480,7 @@ Status parse(std::string_view json, bool array, const ParseLimits& limits,
   DocHandler analyse(array, limits, DocHandler::Pass::kAnalyse, nullptr, out);
   if (Status s = run_pass(json, analyse, scratch); !s.is_ok()) return s;
   std::set<MemberRef> skip = analyse.shadowed();
-  DocHandler write(array, limits, DocHandler::Pass::kWrite, &skip, out);
+  DocHandler write(array, limits, DocHandler::Pass::kWrite, &skip, out, sink, handed);
   Status s = run_pass(json, write, scratch);
   if (!s.is_ok()) out->resize(first);
   return s;
@@ -486,6 +501,12 @@ Status parse_document_array(std::string_view json, const ParseLimits& limits,
                             std::vector<ParsedDoc>* out) {
   out->clear();
   return parse(json, true, limits, out);
+}
+
+Status parse_document_array(std::string_view json, const ParseLimits& limits,
+                            const DocSink& sink) {
+  std::vector<ParsedDoc> unused;
+  return parse(json, true, limits, &unused, &sink);
 }
 
 }  // namespace divan::db

@@ -11,6 +11,7 @@
 #define DIVAN_DB_DOC_PARSER_H_
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,17 @@ Status parse_document(std::string_view json, const ParseLimits& limits, ParsedDo
 // array with its error.
 Status parse_document_array(std::string_view json, const ParseLimits& limits,
                             std::vector<ParsedDoc>* out);
+
+// Receives the documents of an array one by one, in order. An error it
+// returns ends the parse with that error.
+using DocSink = std::function<Status(ParsedDoc&&)>;
+
+// Parses a JSON array of documents, handing each to `sink` as soon as it is
+// complete, so a consumer can work on the first documents while the rest
+// are parsed. The documents the sink got before an error are to be
+// discarded: the error stands for the whole array, as above.
+Status parse_document_array(std::string_view json, const ParseLimits& limits,
+                            const DocSink& sink);
 
 }  // namespace divan::db
 

@@ -166,6 +166,11 @@ class WriteTxn {
   // map is full (write() then grows it and runs the function again), io_error.
   // In a DupSort Dbi, putting a key/value pair that is already there is ok.
   Status put(Dbi dbi, std::string_view key, std::string_view value, bool append = false);
+  // Puts a `key` the caller knows is absent. When it sorts after every key
+  // in `dbi` it is appended: LMDB then starts a new page with it when the
+  // last one is full, instead of splitting that page in half, so keys put
+  // in ascending order fill their pages. Otherwise it is put as by put().
+  Status put_new(Dbi dbi, std::string_view key, std::string_view value);
   // Deletes `key`; ok (not not_found) if it was absent.
   Status del(Dbi dbi, std::string_view key);
   // Removes every entry of `dbi`.

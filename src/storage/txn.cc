@@ -183,6 +183,17 @@ Status WriteTxn::put(Dbi dbi, std::string_view key, std::string_view value, bool
   return check(rc, "mdb_put");
 }
 
+Status WriteTxn::put_new(Dbi dbi, std::string_view key, std::string_view value) {
+  MDB_val k = to_val(key);
+  MDB_val v = to_val(value);
+  // MDB_APPEND compares `key` with the last key first and, when it does not
+  // sort after it, returns MDB_KEYEXIST before changing anything.
+  int rc = mdb_put(txn_of(txn_), dbi.handle, &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) rc = mdb_put(txn_of(txn_), dbi.handle, &k, &v, 0);
+  if (rc == 0) [[likely]] return Status();
+  return check(rc, "mdb_put");
+}
+
 Status WriteTxn::del(Dbi dbi, std::string_view key) {
   MDB_val k = to_val(key);
   const int rc = mdb_del(txn_of(txn_), dbi.handle, &k, nullptr);
