@@ -44,6 +44,9 @@ Status WriteQueue::submit(Op& op) {
   Source next = [&]() -> Op* {
     std::unique_lock<std::mutex> l(mu_);
     while (!closed) {
+      // A full group takes no one else: waiting for arrivals would only
+      // delay its commit.
+      if (weight >= max_group_weight_) break;
       if (taken_ < queue_.size()) {
         Op* candidate = queue_[taken_]->op;
         std::size_t wgt = candidate->weight();
