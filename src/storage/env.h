@@ -171,6 +171,11 @@ class WriteTxn {
   // last one is full, instead of splitting that page in half, so keys put
   // in ascending order fill their pages. Otherwise it is put as by put().
   Status put_new(Dbi dbi, std::string_view key, std::string_view value);
+  // Puts `key` only if it is absent, appending it as put_new() does when it
+  // sorts last; sets `*inserted` to whether it did. One B-tree descent in
+  // either case (an absent key that sorts last costs only the walk down the
+  // right edge), where get() then put_new() take two or three.
+  Status put_if_absent(Dbi dbi, std::string_view key, std::string_view value, bool* inserted);
   // Deletes `key`; ok (not not_found) if it was absent.
   Status del(Dbi dbi, std::string_view key);
   // Removes every entry of `dbi`.

@@ -194,6 +194,19 @@ Status WriteTxn::put_new(Dbi dbi, std::string_view key, std::string_view value) 
   return check(rc, "mdb_put");
 }
 
+Status WriteTxn::put_if_absent(Dbi dbi, std::string_view key, std::string_view value,
+                               bool* inserted) {
+  MDB_val k = to_val(key);
+  MDB_val v = to_val(value);
+  // As in put_new(): MDB_KEYEXIST from MDB_APPEND means only "does not sort
+  // last"; MDB_NOOVERWRITE then tells whether the key is there.
+  int rc = mdb_put(txn_of(txn_), dbi.handle, &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) rc = mdb_put(txn_of(txn_), dbi.handle, &k, &v, MDB_NOOVERWRITE);
+  *inserted = rc == 0;
+  if (rc == 0 || rc == MDB_KEYEXIST) [[likely]] return Status();
+  return check(rc, "mdb_put");
+}
+
 Status WriteTxn::del(Dbi dbi, std::string_view key) {
   MDB_val k = to_val(key);
   const int rc = mdb_del(txn_of(txn_), dbi.handle, &k, nullptr);

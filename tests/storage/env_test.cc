@@ -622,6 +622,33 @@ TEST_SUITE("storage") {
     CHECK(env->write_error().is_ok());
   }
 
+  TEST_CASE("put_if_absent inserts absent keys, in or out of order, and leaves present ones") {
+    TempDir dir;
+    auto env = must_open(dir.file("db"), fast_options());
+    Dbi dbi = must_dbi(*env, "docs");
+    std::vector<bool> inserted;
+    REQUIRE(env->write([&](WriteTxn& txn) {
+                 // Ascending (appended), then keys in between, then repeats.
+                 for (int i : {10, 20, 30, 15, 5, 30, 10, 25, 40}) {
+                   bool ins = false;
+                   if (Status s = txn.put_if_absent(dbi, key_of(i), "v" + std::to_string(i), &ins);
+                       !s) {
+                     return s;
+                   }
+                   inserted.push_back(ins);
+                 }
+                 return Status();
+               }).is_ok());
+    CHECK(inserted == std::vector<bool>{true, true, true, true, true, false, false, true, true});
+    CHECK(count(*env, dbi) == 7);
+    CHECK(read(*env, dbi, key_of(30)) == "v30");  // the first put stands
+    CHECK(read(*env, dbi, key_of(15)) == "v15");
+    bool ins = true;
+    Status s = env->write([&](WriteTxn& txn) { return txn.put_if_absent(dbi, "", "v", &ins); });
+    CHECK(s.code() == ErrorCode::kBadRequest);
+    CHECK_FALSE(ins);
+  }
+
   TEST_CASE("a key LMDB cannot store is a bad request, not a crash") {
     TempDir dir;
     auto env = must_open(dir.file("db"));
