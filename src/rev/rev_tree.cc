@@ -576,33 +576,56 @@ std::vector<RevTree::Edge> RevTree::edges() const {
 
 // Each revision is assembled in a small stack buffer and appended with one
 // call (two for a text hash): this runs on every document write.
-void RevTree::encode(std::string* out) const {
+namespace {
+
+// One node of the encoded form: flags, the position as a delta from the
+// previous node's, the distance back to the parent (0 for a root), and the
+// hash (16 raw bytes when it is 32 lowercase hex digits).
+void encode_node(bool deleted, bool has_body, std::uint64_t pos_delta, std::uint64_t parent_delta,
+                 std::string_view hash, std::string* out) {
   char buf[1 + 3 * kMaxVarintSize + kRawHashSize];
+  char raw_hash[kRawHashSize];
+  const bool raw = hex_hash_to_raw(hash, raw_hash);
+  unsigned flags = (deleted ? kFlagDeleted : 0) | (has_body ? kFlagHasBody : 0) |
+                   (raw ? kFlagRawHash : 0);
+  char* p = buf;
+  *p++ = static_cast<char>(flags);
+  p = put_varint(p, pos_delta);
+  p = put_varint(p, parent_delta);
+  if (raw) {
+    std::memcpy(p, raw_hash, kRawHashSize);
+    p += kRawHashSize;
+    out->append(buf, p);
+  } else {
+    p = put_varint(p, hash.size());
+    out->append(buf, p);
+    out->append(hash);
+  }
+}
+
+void encode_count(std::size_t count, std::string* out) {
+  char buf[1 + kMaxVarintSize];
   buf[0] = static_cast<char>(kFormatVersion);
-  out->append(buf, put_varint(buf + 1, nodes_.size()));
+  out->append(buf, put_varint(buf + 1, count));
+}
+
+}  // namespace
+
+void RevTree::encode(std::string* out) const {
+  encode_count(nodes_.size(), out);
   std::uint64_t prev_pos = 0;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const Node& node = nodes_[i];
-    std::string_view hash = hash_of(node);
-    char raw_hash[kRawHashSize];
-    const bool raw = hex_hash_to_raw(hash, raw_hash);
-    unsigned flags = (node.deleted ? kFlagDeleted : 0) | (node.has_body ? kFlagHasBody : 0) |
-                     (raw ? kFlagRawHash : 0);
-    char* p = buf;
-    *p++ = static_cast<char>(flags);
-    p = put_varint(p, node.pos - prev_pos);
+    encode_node(node.deleted, node.has_body, node.pos - prev_pos,
+                node.parent < 0 ? 0 : i - static_cast<std::size_t>(node.parent), hash_of(node),
+                out);
     prev_pos = node.pos;
-    p = put_varint(p, node.parent < 0 ? 0 : i - static_cast<std::size_t>(node.parent));
-    if (raw) {
-      std::memcpy(p, raw_hash, kRawHashSize);
-      p += kRawHashSize;
-      out->append(buf, p);
-    } else {
-      p = put_varint(p, hash.size());
-      out->append(buf, p);
-      out->append(hash);
-    }
   }
+}
+
+void RevTree::encode_single(const RevId& rev, bool deleted, std::string* out) {
+  encode_count(1, out);
+  encode_node(deleted, /*has_body=*/true, rev.pos, 0, rev.hash, out);
 }
 
 Result<RevTree> RevTree::decode(std::string_view bytes) {

@@ -165,6 +165,9 @@ class RevTree {
   // pos is not one lower, invalid hashes) with a corruption error; it never
   // reads outside `bytes`.
   void encode(std::string* out) const;
+  // Appends what encode() gives for a tree holding only `rev`, with its
+  // body, built from nothing (a new document's tree, without the tree).
+  static void encode_single(const RevId& rev, bool deleted, std::string* out);
   static Result<RevTree> decode(std::string_view bytes);
 
  private:

@@ -403,6 +403,26 @@ TEST_SUITE("rev") {
     }
   }
 
+  TEST_CASE("encode_single gives the bytes of a one-revision tree built by merge") {
+    for (const char* text : {"1-967a00dff5e02add41819138abb3284d", "1-ABCDEF0123456789abcdef0123456789",
+                             "7-notahexhash", "300-0123456789abcdef0123456789abcdef0"}) {
+      for (bool deleted : {false, true}) {
+        CAPTURE(text);
+        CAPTURE(deleted);
+        RevId r = rev(text);
+        RevTree tree;
+        tree.merge(std::vector<RevId>{r}, deleted, true);
+        std::string single;
+        RevTree::encode_single(r, deleted, &single);
+        CHECK(single == encoded(tree));
+        auto round = RevTree::decode(single);
+        REQUIRE(round.is_ok());
+        CHECK(round->winner().rev == r);
+        CHECK(round->winner().deleted == deleted);
+      }
+    }
+  }
+
   TEST_CASE("a stemmed tree re-grows from a longer path and stems back to the same tree") {
     RevTree tree = build({{"5-e 4-d 3-c 2-b 1-a"}});
     CHECK(revs(tree.stem(3)) == "1-a 2-b");
