@@ -14,6 +14,7 @@
 
 #include "changes/change_notifier.h"
 #include "db/doc_parser.h"
+#include "db/prepare_stream.h"
 #include "db/records.h"
 #include "db/uuid.h"
 #include "db/write_queue.h"
@@ -96,10 +97,33 @@ class DatabaseImpl final : public Database,
   struct PreparedDoc {
     ParsedDoc doc;
     std::optional<rev::RevId> guessed_rev;  // new_edits: the rev if `parent` is the parent
+    // A new document (new_edits, no `_rev`), as stored if its id turns out
+    // to be free: built before the writer gets it, so that the writer only
+    // adds the update sequence and the body. The writer falls back to the
+    // general path when the id exists.
+    // In one buffer (one allocation, which the parser's thread makes and
+    // another frees): the docs record between its head and the body
+    // (winner, tree), the by_seq value, and the revision as text for the
+    // result.
+    struct NewDoc {
+      std::string bytes;
+      std::size_t seq_at = 0, rev_at = 0;
+      std::string_view record_winner() const { return view(0, seq_at); }
+      std::string_view seq_record() const { return view(seq_at, rev_at); }
+      std::string_view rev() const { return view(rev_at, bytes.size()); }
+
+     private:
+      std::string_view view(std::size_t from, std::size_t to) const {
+        return std::string_view(bytes).substr(from, to - from);
+      }
+    };
+    std::optional<NewDoc> new_doc;
   };
 
   class DocsOp;
-  class DocStream;
+  // The documents of one large `_bulk_docs` array, on their way from the
+  // thread that parses them to the writer (prepared by either).
+  using DocStream = PrepareStream<ParsedDoc, PreparedDoc>;
 
   DatabaseImpl(const DatabaseContext& ctx, std::string name, std::shared_ptr<storage::Env> env,
                Dbis dbis, std::uint64_t update_seq, std::string instance_start_time,
@@ -113,6 +137,8 @@ class DatabaseImpl final : public Database,
   Result<std::vector<DocResult>> bulk_docs_streamed(std::string_view docs_json_array,
                                                     bool new_edits);
   Result<std::vector<DocResult>> write_docs(std::vector<PreparedDoc> docs, bool new_edits);
+  static std::vector<DocResult> take_results(DocsOp& op);
+  Status apply_new_doc(storage::WriteTxn& txn, TxnState* st, const PreparedDoc& p, bool* applied);
   Status run_group(const WriteQueue::Source& next);
   Status load_state(storage::WriteTxn& txn, TxnState* st);
   Status save_state(storage::WriteTxn& txn, TxnState* st);

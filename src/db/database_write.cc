@@ -197,6 +197,22 @@ Status DatabaseImpl::prepare_one(ParsedDoc& d, bool new_edits, PreparedDoc* p) {
     if (d.revisions) d.rev = (*d.revisions)[0];
     if (d.rev && d.rev->pos == 0) return Status::bad_request("Invalid rev format");
     p->guessed_rev = rev::new_rev_id(d.rev ? &*d.rev : nullptr, d.deleted, d.body);
+    if (!d.rev) {
+      // Most likely a new document: build its records now (see NewDoc).
+      // The tree is built and encoded as the writer's general path would.
+      const RevId& rev = *p->guessed_rev;
+      thread_local std::string tree, scratch;
+      tree.clear();
+      RevTree::encode_single(rev, d.deleted, &tree);
+      PreparedDoc::NewDoc& n = p->new_doc.emplace();
+      n.bytes.reserve(2 * tree.size() + d.id.size() + 2 * rev.hash.size() + 64);
+      encode_doc_record_winner(rev, tree, &n.bytes);
+      n.seq_at = n.bytes.size();
+      encode_seq_record(d.deleted, rev, d.id, &scratch);
+      n.bytes.append(scratch);
+      n.rev_at = n.bytes.size();
+      n.bytes.append(rev.str());
+    }
   }
   p->doc = std::move(d);
   return Status::ok();
@@ -204,62 +220,6 @@ Status DatabaseImpl::prepare_one(ParsedDoc& d, bool new_edits, PreparedDoc* p) {
 
 // ---------------------------------------------------------------------------
 // The group runner and one document's update (writer thread)
-
-// The documents of one large `_bulk_docs` array, handed from the thread
-// that parses and prepares them to the writer, in batches, while it goes on.
-class DatabaseImpl::DocStream {
- public:
-  static constexpr std::size_t kBatch = 64;
-
-  // Producer side.
-  void add(PreparedDoc doc) {
-    batch_.push_back(std::move(doc));
-    if (batch_.size() >= kBatch) flush();
-  }
-  void finish(Status status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (status.is_ok()) append_batch();
-    status_ = std::move(status);
-    done_ = true;
-    cv_.notify_one();
-  }
-  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
-
-  // Consumer side: appends what is ready to `out`, waiting for it. Returns
-  // false once the stream has ended (then status() tells how).
-  bool take(std::vector<PreparedDoc>* out) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !ready_.empty() || done_; });
-    if (ready_.empty()) return false;
-    for (PreparedDoc& d : ready_) out->push_back(std::move(d));
-    ready_.clear();
-    return true;
-  }
-  Status status() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return status_;
-  }
-  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
-
- private:
-  void flush() {
-    std::lock_guard<std::mutex> lock(mu_);
-    append_batch();
-    cv_.notify_one();
-  }
-  void append_batch() {
-    for (PreparedDoc& d : batch_) ready_.push_back(std::move(d));
-    batch_.clear();
-  }
-
-  std::vector<PreparedDoc> batch_;  // producer only
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<PreparedDoc> ready_;  // guarded by mu_
-  bool done_ = false;               // guarded by mu_
-  Status status_;                   // guarded by mu_
-  std::atomic<bool> cancelled_{false};
-};
 
 class DatabaseImpl::DocsOp final : public WriteQueue::Op {
  public:
@@ -376,7 +336,6 @@ Status DatabaseImpl::apply_local(storage::WriteTxn& txn, TxnState* st, const Par
                                  DocResult* result) {
   // CouchDB 3.x keeps no history for _local documents and checks no
   // revision: the stored revision is one more than the one sent.
-  result->id = d.id;
   if (d.deleted) {
     if (Status s = txn.del(dbi_.local, d.id); !s.is_ok()) return s;
     result->rev = "0-0";
@@ -390,11 +349,42 @@ Status DatabaseImpl::apply_local(storage::WriteTxn& txn, TxnState* st, const Par
   return Status::ok();
 }
 
+Status DatabaseImpl::apply_new_doc(storage::WriteTxn& txn, TxnState* st, const PreparedDoc& p,
+                                   bool* applied) {
+  const PreparedDoc::NewDoc& n = *p.new_doc;
+  const bool deleted = p.doc.deleted;
+  const std::uint64_t seq = st->update_seq + 1;
+  std::string& record = st->value;
+  record.clear();
+  encode_doc_record_head(seq, deleted, &record);
+  record.append(n.record_winner());
+  record.append(p.doc.body);
+  if (Status s = txn.put_if_absent(dbi_.docs, p.doc.id, record, applied); !s.is_ok() || !*applied) {
+    return s;
+  }
+  st->update_seq = seq;
+  if (Status s = txn.put(dbi_.by_seq, seq_key(seq), n.seq_record(), /*append=*/true);
+      !s.is_ok()) {
+    return s;
+  }
+  st->block_deltas[seq_block(seq)]++;
+  (deleted ? st->doc_del_count : st->doc_count)++;
+  st->external_size += p.doc.body.size();
+  return Status::ok();
+}
+
 Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const PreparedDoc& p,
                                bool new_edits, DocResult* result) {
   const ParsedDoc& d = p.doc;
-  result->id = d.id;
   if (is_local_id(d.id)) return apply_local(txn, st, d, result);
+  if (new_edits && p.new_doc) {
+    // A new document's records were built beside the parser. The result's
+    // rev is filled in from them by take_results().
+    bool applied = false;
+    if (Status s = apply_new_doc(txn, st, p, &applied); !s.is_ok() || applied) return s;
+    // The id exists: the general path decides (a conflict, or re-creating
+    // a deleted document).
+  }
 
   // The document as it stands in this transaction (earlier documents of the
   // group are visible).
@@ -551,6 +541,19 @@ Result<std::vector<DocResult>> DatabaseImpl::write_docs(std::vector<PreparedDoc>
                                                         bool new_edits) {
   DocsOp op(std::move(docs), new_edits);
   if (Status s = queue_.submit(op); !s.is_ok()) return s;
+  return take_results(op);
+}
+
+std::vector<DocResult> DatabaseImpl::take_results(DocsOp& op) {
+  // The writer leaves the strings it need not build for the caller's
+  // thread, which can move them: every id, and the rev of a new document
+  // written from its prepared records (the only ok result without a rev).
+  for (std::size_t i = 0; i < op.results.size(); ++i) {
+    DocResult& r = op.results[i];
+    PreparedDoc& p = op.docs[i];
+    r.id = std::move(p.doc.id);
+    if (r.status.is_ok() && r.rev.empty() && p.new_doc) r.rev = p.new_doc->rev();
+  }
   return std::move(op.results);
 }
 
@@ -633,26 +636,27 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs(std::string_view docs_jso
 Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view docs_json_array,
                                                                 bool new_edits) {
   WriteQueue::Presence presence(queue_);
-  DocStream stream;
+  DocStream stream([this, new_edits](ParsedDoc& d, PreparedDoc* p) {
+    return prepare_one(d, new_edits, p);
+  });
   std::thread parser([&] {
     ParseLimits limits{ctx_.options.max_document_size, {}};
-    Status prepared;  // the first document prepare() refused
     Status parsed = parse_document_array(docs_json_array, limits, [&](ParsedDoc&& d) -> Status {
       if (stream.cancelled()) return Status::internal("the write ended");
-      if (!prepared.is_ok()) return Status::ok();  // parse on: a JSON error comes first
-      PreparedDoc p;
-      prepared = prepare_one(d, new_edits, &p);
-      if (prepared.is_ok()) stream.add(std::move(p));
+      // Ids are made here, in array order, as batches may be prepared out
+      // of order.
+      if (d.id.empty()) d.id = ctx_.uuids->next();
+      stream.add(std::move(d));
       return Status::ok();
     });
-    stream.finish(parsed.is_ok() ? prepared : parsed);
+    stream.finish(std::move(parsed));
   });
   DocsOp op(&stream, new_edits, ctx_.options.max_group_docs);
   Status s = queue_.submit(op);
   stream.cancel();  // the writer may have stopped early, on an error
   parser.join();
   if (!s.is_ok()) return s;
-  return std::move(op.results);
+  return take_results(op);
 }
 
 // ---------------------------------------------------------------------------

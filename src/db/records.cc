@@ -87,10 +87,18 @@ bool decode_seq_block_key(std::string_view key, std::uint64_t* block) {
 }
 bool decode_seq_key(std::string_view key, std::uint64_t* seq) { return decode_u64(key, seq); }
 
-void encode_doc_record_header(std::uint64_t seq, bool deleted, const rev::RevId& winner,
-                              std::string_view tree, std::string* out) {
+void encode_doc_record_head(std::uint64_t seq, bool deleted, std::string* out) {
   out->push_back(static_cast<char>(deleted ? kDeletedFlag : 0));
   put_varint(out, seq);
+}
+
+void encode_doc_record_header(std::uint64_t seq, bool deleted, const rev::RevId& winner,
+                              std::string_view tree, std::string* out) {
+  encode_doc_record_head(seq, deleted, out);
+  encode_doc_record_winner(winner, tree, out);
+}
+
+void encode_doc_record_winner(const rev::RevId& winner, std::string_view tree, std::string* out) {
   put_rev(out, winner);
   put_varint(out, tree.size());
   out->append(tree);

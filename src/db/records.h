@@ -63,6 +63,12 @@ void encode_doc_record(const DocRecord& r, std::string* out);
 // body without copying it twice).
 void encode_doc_record_header(std::uint64_t seq, bool deleted, const rev::RevId& winner,
                               std::string_view tree, std::string* out);
+// The header in two parts, for a writer that learns the sequence last: the
+// head (flags and seq), then the winner and the tree.
+// encode_doc_record_head(...) + encode_doc_record_winner(...) is
+// encode_doc_record_header(...).
+void encode_doc_record_head(std::uint64_t seq, bool deleted, std::string* out);
+void encode_doc_record_winner(const rev::RevId& winner, std::string_view tree, std::string* out);
 Status decode_doc_record(std::string_view bytes, DocRecord* r);
 
 // ---- by_seq ----
