@@ -5,6 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -21,6 +22,9 @@ using rapidjson::SizeType;
 constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
                                  rapidjson::kParseNumbersAsStringsFlag |
                                  rapidjson::kParseIterativeFlag;
+// For input that is all ASCII, which is valid UTF-8 as it stands: without
+// the validation, RapidJSON copies strings 16 bytes at a time.
+constexpr unsigned kAsciiParseFlags = kParseFlags & ~rapidjson::kParseValidateEncodingFlag;
 // Deeper nesting than this is refused, so hostile input cannot exhaust
 // memory or time in recursive code further up.
 constexpr std::size_t kMaxDepth = 512;
@@ -444,12 +448,26 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
 // makes it read 3 bytes from the cut on, past a single terminator.
 constexpr std::size_t kNulPadding = 4;
 
-Status run_pass(std::string_view json, DocHandler& handler, std::string& scratch) {
+// True if every byte of `text` is below 0x80.
+bool is_ascii(std::string_view text) {
+  std::size_t i = 0;
+  std::uint64_t high = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    high |= word;
+  }
+  for (; i < text.size(); ++i) high |= static_cast<unsigned char>(text[i]);
+  return (high & 0x8080808080808080ULL) == 0;
+}
+
+Status run_pass(std::string_view json, bool ascii, DocHandler& handler, std::string& scratch) {
   scratch.assign(json);
   scratch.append(kNulPadding, '\0');
   rapidjson::InsituStringStream stream(scratch.data());
   rapidjson::Reader reader;
-  rapidjson::ParseResult r = reader.Parse<kParseFlags>(stream, handler);
+  rapidjson::ParseResult r = ascii ? reader.Parse<kAsciiParseFlags>(stream, handler)
+                                   : reader.Parse<kParseFlags>(stream, handler);
   if (!handler.error().is_ok()) return handler.error();
   if (r.IsError()) return Status::bad_request(kInvalidJson);
   return Status::ok();
@@ -462,12 +480,13 @@ Status parse(std::string_view json, bool array, const ParseLimits& limits,
   if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
     return Status::bad_request(kInvalidJson);
   }
+  const bool ascii = is_ascii(json);
   std::string scratch;
   std::size_t first = out->size();
   std::size_t handed = 0;  // documents the sink has already had
   {
     DocHandler fast(array, limits, DocHandler::Pass::kFast, nullptr, out, sink);
-    Status s = run_pass(json, fast, scratch);
+    Status s = run_pass(json, ascii, fast, scratch);
     if (!fast.repeated_key()) {
       if (!s.is_ok()) out->resize(first);
       return s;
@@ -478,10 +497,10 @@ Status parse(std::string_view json, bool array, const ParseLimits& limits,
   // the bodies without them.
   out->resize(first);
   DocHandler analyse(array, limits, DocHandler::Pass::kAnalyse, nullptr, out);
-  if (Status s = run_pass(json, analyse, scratch); !s.is_ok()) return s;
+  if (Status s = run_pass(json, ascii, analyse, scratch); !s.is_ok()) return s;
   std::set<MemberRef> skip = analyse.shadowed();
   DocHandler write(array, limits, DocHandler::Pass::kWrite, &skip, out, sink, handed);
-  Status s = run_pass(json, write, scratch);
+  Status s = run_pass(json, ascii, write, scratch);
   if (!s.is_ok()) out->resize(first);
   return s;
 }
