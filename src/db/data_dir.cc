@@ -46,6 +46,7 @@ class DataDirImpl final : public DataDir {
       : path_(std::move(path)), uuid_(std::move(uuid)), uuids_(options.random), lock_fd_(lock_fd) {
     ctx_.options = options;
     ctx_.uuids = &uuids_;
+    ctx_.helper = &helper_;
     if (options.release_pages_interval.count() > 0) {
       releaser_ = std::thread([this] { release_pages_loop(); });
     }
@@ -216,6 +217,7 @@ class DataDirImpl final : public DataDir {
   const std::string uuid_;
   DatabaseContext ctx_;
   SequentialUuids uuids_;
+  HelperThread helper_;  // declared before open_: it outlives the databases
   int lock_fd_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> open_;

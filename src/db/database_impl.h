@@ -14,6 +14,7 @@
 
 #include "changes/change_notifier.h"
 #include "db/doc_parser.h"
+#include "db/helper_thread.h"
 #include "db/prepare_stream.h"
 #include "db/records.h"
 #include "db/uuid.h"
@@ -29,6 +30,7 @@ namespace divan::db {
 struct DatabaseContext {
   DataDirOptions options;  // clock and random never null here
   SequentialUuids* uuids = nullptr;
+  HelperThread* helper = nullptr;  // parses large bulk arrays; null: a thread each
 };
 
 class StoredDoc;
@@ -101,21 +103,15 @@ class DatabaseImpl final : public Database,
     // to be free: built before the writer gets it, so that the writer only
     // adds the update sequence and the body. The writer falls back to the
     // general path when the id exists.
-    // In one buffer (one allocation, which the parser's thread makes and
-    // another frees): the docs record between its head and the body
-    // (winner, tree), the by_seq value, and the revision as text for the
-    // result.
     struct NewDoc {
+      // In one buffer: the docs record between its head and the body
+      // (winner, tree), then the by_seq value.
       std::string bytes;
-      std::size_t seq_at = 0, rev_at = 0;
-      std::string_view record_winner() const { return view(0, seq_at); }
-      std::string_view seq_record() const { return view(seq_at, rev_at); }
-      std::string_view rev() const { return view(rev_at, bytes.size()); }
-
-     private:
-      std::string_view view(std::size_t from, std::size_t to) const {
-        return std::string_view(bytes).substr(from, to - from);
-      }
+      std::size_t seq_at = 0;
+      std::string_view record_winner() const { return std::string_view(bytes).substr(0, seq_at); }
+      std::string_view seq_record() const { return std::string_view(bytes).substr(seq_at); }
+      // The revision as text, moved to the result after the commit.
+      std::string rev;
     };
     std::optional<NewDoc> new_doc;
   };

@@ -205,13 +205,12 @@ Status DatabaseImpl::prepare_one(ParsedDoc& d, bool new_edits, PreparedDoc* p) {
       tree.clear();
       RevTree::encode_single(rev, d.deleted, &tree);
       PreparedDoc::NewDoc& n = p->new_doc.emplace();
-      n.bytes.reserve(2 * tree.size() + d.id.size() + 2 * rev.hash.size() + 64);
+      n.bytes.reserve(2 * tree.size() + d.id.size() + rev.hash.size() + 32);
       encode_doc_record_winner(rev, tree, &n.bytes);
       n.seq_at = n.bytes.size();
       encode_seq_record(d.deleted, rev, d.id, &scratch);
       n.bytes.append(scratch);
-      n.rev_at = n.bytes.size();
-      n.bytes.append(rev.str());
+      n.rev = rev.str();
     }
   }
   p->doc = std::move(d);
@@ -552,7 +551,7 @@ std::vector<DocResult> DatabaseImpl::take_results(DocsOp& op) {
     DocResult& r = op.results[i];
     PreparedDoc& p = op.docs[i];
     r.id = std::move(p.doc.id);
-    if (r.status.is_ok() && r.rev.empty() && p.new_doc) r.rev = p.new_doc->rev();
+    if (r.status.is_ok() && r.rev.empty() && p.new_doc) r.rev = std::move(p.new_doc->rev);
   }
   return std::move(op.results);
 }
@@ -639,7 +638,7 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
   DocStream stream([this, new_edits](ParsedDoc& d, PreparedDoc* p) {
     return prepare_one(d, new_edits, p);
   });
-  std::thread parser([&] {
+  auto parse = [&] {
     ParseLimits limits{ctx_.options.max_document_size, {}};
     Status parsed = parse_document_array(docs_json_array, limits, [&](ParsedDoc&& d) -> Status {
       if (stream.cancelled()) return Status::internal("the write ended");
@@ -650,7 +649,9 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
       return Status::ok();
     });
     stream.finish(std::move(parsed));
-  });
+  };
+  HelperThread::Task parser =
+      ctx_.helper != nullptr ? ctx_.helper->start(parse) : HelperThread::spawn(parse);
   DocsOp op(&stream, new_edits, ctx_.options.max_group_docs);
   Status s = queue_.submit(op);
   stream.cancel();  // the writer may have stopped early, on an error

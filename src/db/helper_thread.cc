@@ -1,0 +1,84 @@
+#include "db/helper_thread.h"
+
+#include <utility>
+
+namespace divan::db {
+
+void HelperThread::Task::join() {
+  if (own_.joinable()) own_.join();
+  if (!done_) return;
+  // The caller usually has been working beside the task and it is about to
+  // end: spin briefly, as waking a sleeping thread takes longer here.
+  const auto until = std::chrono::steady_clock::now() + kJoinSpin;
+  while (!done_->done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
+  }
+  if (!done_->done.load(std::memory_order_acquire)) {
+    std::unique_lock<std::mutex> lock(done_->mu);
+    done_->cv.wait(lock, [&] { return done_->done.load(std::memory_order_acquire); });
+  }
+  done_.reset();
+}
+
+HelperThread::~HelperThread() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+HelperThread::Task HelperThread::start(std::function<void()> fn) {
+  Task task;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_spawned_ = busy_ || stop_;
+    if (!last_spawned_) {
+      busy_ = true;
+      next_ = std::move(fn);
+      task.done_ = std::make_shared<Task::Done>();
+      next_done_ = task.done_;
+      if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    }
+  }
+  if (!task.done_) return spawn(std::move(fn));
+  cv_.notify_all();
+  return task;
+}
+
+HelperThread::Task HelperThread::spawn(std::function<void()> fn) {
+  Task task;
+  task.own_ = std::thread(std::move(fn));
+  return task;
+}
+
+bool HelperThread::last_start_spawned() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_spawned_;
+}
+
+void HelperThread::loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || next_; });
+    if (!next_) return;  // stopping, nothing left to run
+    std::function<void()> fn = std::exchange(next_, nullptr);
+    std::shared_ptr<Task::Done> done = std::move(next_done_);
+    lock.unlock();
+    fn();
+    fn = nullptr;  // whatever the task captured goes before it counts as done
+    // Idle again before the caller learns the task is done, so that its
+    // next start() finds this thread free.
+    lock.lock();
+    busy_ = false;
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> done_lock(done->mu);
+      done->done.store(true, std::memory_order_release);
+    }
+    done->cv.notify_all();
+    lock.lock();
+  }
+}
+
+}  // namespace divan::db
