@@ -640,6 +640,10 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
   });
   auto parse = [&] {
     ParseLimits limits{ctx_.options.max_document_size, {}};
+    // The copy the parser works on stays with the thread between arrays
+    // (the helper thread lives long), unless it grew large.
+    constexpr std::size_t kKeptScratch = 4 << 20;
+    thread_local std::string scratch;
     Status parsed = parse_document_array(docs_json_array, limits, [&](ParsedDoc&& d) -> Status {
       if (stream.cancelled()) return Status::internal("the write ended");
       // Ids are made here, in array order, as batches may be prepared out
@@ -647,12 +651,18 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
       if (d.id.empty()) d.id = ctx_.uuids->next();
       stream.add(std::move(d));
       return Status::ok();
-    });
+    }, &scratch);
+    if (scratch.capacity() > kKeptScratch) scratch = std::string();
     stream.finish(std::move(parsed));
   };
   HelperThread::Task parser =
       ctx_.helper != nullptr ? ctx_.helper->start(parse) : HelperThread::spawn(parse);
   DocsOp op(&stream, new_edits, ctx_.options.max_group_docs);
+  // Room for as many documents as there would be of 128 bytes each, so that
+  // the writer rarely moves what it has taken (reserving touches no memory).
+  const std::size_t expected = docs_json_array.size() / 128 + DocStream::kDefaultBatch;
+  op.docs.reserve(expected);
+  op.results.reserve(expected);
   Status s = queue_.submit(op);
   stream.cancel();  // the writer may have stopped early, on an error
   parser.join();

@@ -462,6 +462,7 @@ bool is_ascii(std::string_view text) {
 }
 
 Status run_pass(std::string_view json, bool ascii, DocHandler& handler, std::string& scratch) {
+  scratch.reserve(json.size() + kNulPadding);
   scratch.assign(json);
   scratch.append(kNulPadding, '\0');
   rapidjson::InsituStringStream stream(scratch.data());
@@ -475,13 +476,15 @@ Status run_pass(std::string_view json, bool ascii, DocHandler& handler, std::str
 
 // Parses into `out`, or hands each document to `sink` when it is given.
 Status parse(std::string_view json, bool array, const ParseLimits& limits,
-             std::vector<ParsedDoc>* out, const DocSink* sink = nullptr) {
+             std::vector<ParsedDoc>* out, const DocSink* sink = nullptr,
+             std::string* scratch_buffer = nullptr) {
   // In-situ parsing stops at a NUL byte, which valid JSON text never holds.
   if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
     return Status::bad_request(kInvalidJson);
   }
   const bool ascii = is_ascii(json);
-  std::string scratch;
+  std::string own;
+  std::string& scratch = scratch_buffer != nullptr ? *scratch_buffer : own;
   std::size_t first = out->size();
   std::size_t handed = 0;  // documents the sink has already had
   {
@@ -523,9 +526,9 @@ Status parse_document_array(std::string_view json, const ParseLimits& limits,
 }
 
 Status parse_document_array(std::string_view json, const ParseLimits& limits,
-                            const DocSink& sink) {
+                            const DocSink& sink, std::string* scratch) {
   std::vector<ParsedDoc> unused;
-  return parse(json, true, limits, &unused, &sink);
+  return parse(json, true, limits, &unused, &sink, scratch);
 }
 
 }  // namespace divan::db

@@ -57,9 +57,11 @@ using DocSink = std::function<Status(ParsedDoc&&)>;
 // Parses a JSON array of documents, handing each to `sink` as soon as it is
 // complete, so a consumer can work on the first documents while the rest
 // are parsed. The documents the sink got before an error are to be
-// discarded: the error stands for the whole array, as above.
+// discarded: the error stands for the whole array, as above. `scratch`, if
+// given, is the buffer for the parser's copy of the text, kept by a caller
+// that parses many arrays so its memory is reused.
 Status parse_document_array(std::string_view json, const ParseLimits& limits,
-                            const DocSink& sink);
+                            const DocSink& sink, std::string* scratch = nullptr);
 
 }  // namespace divan::db
 

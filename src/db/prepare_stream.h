@@ -49,7 +49,9 @@ class PrepareStream {
 
   // With `producer_prepares` false only the consumer prepares (tests use it
   // to drive that path on its own).
-  explicit PrepareStream(Prepare prepare, std::size_t batch_size = 64,
+  static constexpr std::size_t kDefaultBatch = 64;
+
+  explicit PrepareStream(Prepare prepare, std::size_t batch_size = kDefaultBatch,
                          bool producer_prepares = true)
       : prepare_(std::move(prepare)), batch_size_(batch_size),
         producer_prepares_(producer_prepares) {}
