@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,51 @@ TEST_SUITE("rev") {
       CHECK(rev.status().code() == ErrorCode::kBadRequest);
       CHECK(rev.status().reason() == "Invalid rev format");
     }
+  }
+
+  TEST_CASE("hex_hash_to_raw decodes 32 lowercase hex digits and refuses anything else") {
+    // A plain reference decoder.
+    auto reference = [](const std::string& hex, std::string* raw) {
+      if (hex.size() != 32) return false;
+      raw->clear();
+      for (std::size_t i = 0; i < 32; i += 2) {
+        int v = 0;
+        for (char c : {hex[i], hex[i + 1]}) {
+          int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+          if (d < 0) return false;
+          v = v * 16 + d;
+        }
+        raw->push_back(static_cast<char>(v));
+      }
+      return true;
+    };
+    std::mt19937 rng(11);
+    const std::string digits = "0123456789abcdef";
+    const std::string others = "/:@`gAFGz \xff\x80\x01";
+    for (int round = 0; round < 20000; ++round) {
+      std::string hex(32, '0');
+      for (char& c : hex) c = digits[rng() % 16];
+      if (round % 2 == 1) {  // one byte (sometimes two) that is no lowercase digit
+        hex[rng() % 32] = others[rng() % others.size()];
+        if (round % 6 == 1) hex[rng() % 32] = others[rng() % others.size()];
+      }
+      std::string want;
+      const bool ok = reference(hex, &want);
+      char raw[divan::rev::kRawHashSize] = {};
+      CAPTURE(hex);
+      REQUIRE(divan::rev::hex_hash_to_raw(hex, raw) == ok);
+      if (ok) {
+        CHECK(std::string(raw, sizeof raw) == want);
+        std::string back;
+        divan::rev::append_raw_hash_as_hex(raw, &back);
+        CHECK(back == hex);
+      }
+    }
+    char raw[divan::rev::kRawHashSize];
+    CHECK(divan::rev::hex_hash_to_raw("ffffffffffffffffffffffffffffffff", raw));
+    CHECK(std::string(raw, sizeof raw) == std::string(16, '\xff'));
+    CHECK_FALSE(divan::rev::hex_hash_to_raw("0123", raw));
+    CHECK_FALSE(divan::rev::hex_hash_to_raw(std::string(33, 'a'), raw));
   }
 
   TEST_CASE("str round-trips through parse") {
