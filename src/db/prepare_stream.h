@@ -3,10 +3,12 @@
 //
 // Between parsing and writing, each document is prepared (its revision hash
 // and its records computed), which costs about as much as parsing it. Either
-// thread prepares a parsed batch: the parser after each batch it parses, and
-// the writer whenever the next batch it needs is parsed but not yet
-// prepared, instead of waiting for it. So the two threads share the work
-// whichever of them is busier, and a bulk load keeps both cores going.
+// thread prepares a parsed batch: the writer whenever the next batch it needs
+// is parsed but not yet prepared, instead of waiting for it, and the parser,
+// once it has parsed everything, the batches the writer has not reached. So
+// the two threads share the work, and a bulk load keeps both cores going.
+// (The parser parses on first because only it can parse; preparing batches
+// as it went made the writer wait for it. Measured: 2-3% faster.)
 //
 // A batch takes some tens of microseconds to parse, which is about what
 // waking a sleeping thread takes on a virtual machine; so the writer spins
@@ -58,14 +60,12 @@ class PrepareStream {
 
   // ---- producer (the parsing thread) ----
 
-  // Adds the next parsed item. Every batch_size items it publishes a batch
-  // and then prepares the oldest batch nobody has taken on yet.
+  // Adds the next parsed item. Every batch_size items it publishes a batch.
   void add(In item) {
     if (refused_.load(std::memory_order_relaxed)) return;  // to be discarded anyway
     filling_.push_back(std::move(item));
     if (filling_.size() < batch_size_) return;
     publish();
-    help(1);
   }
 
   // Ends the stream with how parsing went, publishing what is left, and
@@ -79,7 +79,7 @@ class PrepareStream {
       changed_locked();
     }
     cv_.notify_all();
-    help(static_cast<std::size_t>(-1));
+    prepare_rest();
   }
 
   // The consumer stopped early: the producer may stop too.
@@ -180,10 +180,11 @@ class PrepareStream {
     changed_locked();
   }
 
-  // Prepares up to `max` batches nobody has taken on, oldest first.
-  void help(std::size_t max) {
+  // Prepares the batches nobody has taken on, oldest first (newest first,
+  // to meet the writer only once, measured no faster).
+  void prepare_rest() {
     if (!producer_prepares_) return;
-    for (std::size_t n = 0; n < max; ++n) {
+    for (;;) {
       Batch* b = nullptr;
       {
         std::lock_guard<std::mutex> lock(mu_);
