@@ -55,7 +55,6 @@ class Md5 {
   void update(std::string_view bytes) {
     if (!bytes.empty() && EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) != 1) fail();
   }
-  void update_byte(char c) { update(std::string_view(&c, 1)); }
   // Finishes the digest and appends it as 32 lowercase hex digits to `out`.
   void finish_hex(std::string* out) {
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -224,23 +223,26 @@ bool is_normalized_rev_hash(std::string_view hash) {
 RevId new_rev_id(const RevId* parent, bool deleted, std::string_view canonical_body,
                  const std::vector<std::string>& attachment_digests) {
   static constexpr std::string_view kTag("divan-rev-1\0", 12);
-  std::string parent_pos;
-  append_decimal(&parent_pos, parent != nullptr ? parent->pos : 0);
-
-  Md5 md5;
-  md5.update(kTag);
-  md5.update_byte(deleted ? '1' : '0');
-  md5.update_byte('\0');
-  md5.update(parent_pos);
-  md5.update_byte('\0');
-  if (parent != nullptr) md5.update(parent->hash);
-  md5.update_byte('\0');
-  md5.update(canonical_body);
-  md5.update_byte('\0');
+  // The whole message in one buffer, hashed with one update: a call into
+  // OpenSSL per field cost more than hashing the small fields.
+  thread_local std::string message;
+  message.assign(kTag);
+  message.push_back(deleted ? '1' : '0');
+  message.push_back('\0');
+  append_decimal(&message, parent != nullptr ? parent->pos : 0);
+  message.push_back('\0');
+  if (parent != nullptr) message.append(parent->hash);
+  message.push_back('\0');
+  message.append(canonical_body);
+  message.push_back('\0');
   for (const std::string& entry : attachment_digests) {
-    md5.update(entry);
-    md5.update_byte('\0');
+    message.append(entry);
+    message.push_back('\0');
   }
+  Md5 md5;
+  md5.update(message);
+  // A large body is not kept by the thread.
+  if (message.capacity() > (64 << 10)) message = std::string();
 
   RevId rev;
   rev.pos = (parent != nullptr ? parent->pos : 0) + 1;

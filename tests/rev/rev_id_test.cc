@@ -190,6 +190,16 @@ TEST_SUITE("rev") {
     CHECK(RevId::parse(second.str()).is_ok());
   }
 
+  TEST_CASE("new_rev_id hashes exactly the documented bytes") {
+    // MD5 of "divan-rev-1" NUL deleted NUL parent-pos NUL parent-hash NUL
+    // body NUL, computed independently (Python's hashlib). A change here
+    // changes every revision id divan makes, which replicas compare.
+    RevId first = new_rev_id(nullptr, false, R"({"a":1})");
+    CHECK(first.str() == "1-c48fef2b8a98a912f07e7c97ea5c3007");
+    CHECK(new_rev_id(&first, false, R"({"a":2})").str() == "2-d71ae29747dae1464492739b45c058fc");
+    CHECK(new_rev_id(&first, true, "{}").str() == "2-324da0d76be0b322952582789f67cd8b");
+  }
+
   TEST_CASE("each input of new_rev_id changes the hash") {
     const RevId parent{3, kLowerHex};
     const RevId other_hash{3, "0123456789abcdef0123456789abcdee"};
