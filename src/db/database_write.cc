@@ -196,11 +196,13 @@ Status DatabaseImpl::prepare_one(ParsedDoc& d, bool new_edits, PreparedDoc* p) {
     // recomputes it only if the parent turns out different.
     if (d.revisions) d.rev = (*d.revisions)[0];
     if (d.rev && d.rev->pos == 0) return Status::bad_request("Invalid rev format");
-    p->guessed_rev = rev::new_rev_id(d.rev ? &*d.rev : nullptr, d.deleted, d.body);
-    if (!d.rev) {
+    RevId rev = rev::new_rev_id(d.rev ? &*d.rev : nullptr, d.deleted, d.body);
+    if (d.rev) {
+      p->guessed_rev = std::move(rev);
+    } else {
       // Most likely a new document: build its records now (see NewDoc).
-      // The tree is built and encoded as the writer's general path would.
-      const RevId& rev = *p->guessed_rev;
+      // No guessed_rev: if the id turns out to exist, this rev is not the
+      // one (the document either conflicts or grows from its tombstone).
       thread_local std::string tree, scratch;
       tree.clear();
       RevTree::encode_single(rev, d.deleted, &tree);
@@ -430,7 +432,8 @@ Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const Prepa
     }
     bool guess_holds = (parent == nullptr && given == nullptr) ||
                        (parent != nullptr && given != nullptr && *parent == *given);
-    new_rev = guess_holds ? *p.guessed_rev : rev::new_rev_id(parent, d.deleted, d.body);
+    new_rev = guess_holds && p.guessed_rev ? *p.guessed_rev
+                                           : rev::new_rev_id(parent, d.deleted, d.body);
     std::vector<RevId> path{new_rev};
     if (parent) path.push_back(*parent);
     rev::MergeResult mr = tree.merge(path, d.deleted, true);
