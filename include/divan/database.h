@@ -109,8 +109,9 @@ class Database {
   // `_rev` alone) is merged without conflict checks; revisions already
   // present change nothing and get no new sequence; the result has one
   // entry per document, all ok, unless storage fails.
-  // An array of 64 KiB or more is parsed on a second, short-lived thread
-  // while this one writes; `docs_json_array` must stay valid until the call
+  // An array of 64 KiB or more is parsed on a second thread (the data
+  // folder's helper thread, or a short-lived one while that is busy) while
+  // this one writes; `docs_json_array` must stay valid until the call
   // returns (as for any call).
   virtual Result<std::vector<DocResult>> bulk_docs(std::string_view docs_json_array,
                                                    const BulkDocsOptions& options = {}) = 0;
