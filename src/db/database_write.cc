@@ -9,6 +9,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -663,7 +664,8 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
   DocsOp op(&stream, new_edits, ctx_.options.max_group_docs);
   // Room for as many documents as there would be of 128 bytes each, so that
   // the writer rarely moves what it has taken (reserving touches no memory).
-  const std::size_t expected = docs_json_array.size() / 128 + DocStream::kDefaultBatch;
+  const std::size_t expected =
+      std::min<std::size_t>(docs_json_array.size() / 128 + DocStream::kDefaultBatch, 1 << 16);
   op.docs.reserve(expected);
   op.results.reserve(expected);
   Status s = queue_.submit(op);

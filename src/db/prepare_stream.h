@@ -188,7 +188,7 @@ class PrepareStream {
       Batch* b = nullptr;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (refused_.load(std::memory_order_relaxed)) return;
+        if (refused_.load(std::memory_order_relaxed) || cancelled()) return;
         for (auto& candidate : batches_) {
           // The batch the writer waits for is its to prepare: it would
           // otherwise wait for this thread to prepare it.
