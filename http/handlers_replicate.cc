@@ -14,7 +14,7 @@ namespace {
 // A sequence (JSON text) as a JSON value, or null when it is not JSON.
 void seq(JsonWriter& w, const std::string& json) {
   rapidjson::Document d;
-  d.Parse(json.c_str());
+  d.Parse(json.data(), json.size());
   if (json.empty() || d.HasParseError()) {
     w.null();
   } else {
@@ -232,7 +232,7 @@ void handle_scheduler(Ctx& ctx, const std::string& what) {
       for (const auto& row : all->rows) {
         if (!row.doc || row.id.rfind("_design/", 0) == 0) continue;
         rapidjson::Document d;
-        d.Parse(row.doc->body.c_str());
+        d.Parse(row.doc->body.data(), row.doc->body.size());
         if (d.HasParseError() || !d.IsObject()) continue;
         auto text = [&](const char* name) -> std::string {
           auto m = d.FindMember(name);

@@ -187,7 +187,8 @@ class ReplicatorDatabase::Impl : public std::enable_shared_from_this<Impl> {
       auto doc = db_->get(id);
       if (!doc) return;
       rapidjson::Document d;
-      d.Parse(doc->to_json().c_str());
+      const std::string json = doc->to_json();
+      d.Parse(json.data(), json.size());
       if (d.HasParseError() || !d.IsObject() || spec_key(d) != key) return;
       auto& a = d.GetAllocator();
       auto set = [&](const char* name, rapidjson::Value v) {
@@ -218,7 +219,7 @@ class ReplicatorDatabase::Impl : public std::enable_shared_from_this<Impl> {
         st.AddMember("docs_written", stats->docs_written, a);
         st.AddMember("doc_write_failures", stats->doc_write_failures, a);
         rapidjson::Document seq;
-        seq.Parse(stats->end_last_seq.c_str());
+        seq.Parse(stats->end_last_seq.data(), stats->end_last_seq.size());
         if (!seq.HasParseError()) st.AddMember("checkpointed_source_seq", rapidjson::Value(seq, a), a);
         set("_replication_stats", std::move(st));
       }

@@ -447,6 +447,7 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
 // announces before it checks any, so a text cut inside a 4-byte sequence
 // makes it read 3 bytes from the cut on, past a single terminator.
 constexpr std::size_t kNulPadding = 4;
+constexpr std::size_t kSimdSlack = 32;
 
 // True if every byte of `text` is below 0x80.
 bool is_ascii(std::string_view text) {
@@ -462,7 +463,9 @@ bool is_ascii(std::string_view text) {
 }
 
 Status run_pass(std::string_view json, bool ascii, DocHandler& handler, std::string& scratch) {
-  scratch.reserve(json.size() + kNulPadding);
+  // RapidJSON's SSE2/NEON scans load whole aligned 16-byte blocks, so up to
+  // 15 bytes past the last NUL: the buffer has room for them.
+  scratch.reserve(json.size() + kNulPadding + kSimdSlack);
   scratch.assign(json);
   scratch.append(kNulPadding, '\0');
   rapidjson::InsituStringStream stream(scratch.data());
