@@ -963,7 +963,7 @@ void run_bulk(const Target& t, const BulkPlan& plan, Phase& ph, std::vector<std:
   try {
     Response info = must(t, "GET", "/bench", "", {200});
     rapidjson::Document d;
-    d.Parse(info.body.c_str());
+    d.Parse(info.body.data(), info.body.size());
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("doc_count") || !d["doc_count"].IsUint64() ||
         d["doc_count"].GetUint64() != plan.ids.size()) {
       ph.fail("GET /bench after the bulk insert: expected doc_count " + std::to_string(plan.ids.size()) +

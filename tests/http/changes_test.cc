@@ -115,7 +115,7 @@ std::size_t count(const std::string& haystack, const std::string& needle) {
 
 rapidjson::Document parse(const std::string& text) {
   rapidjson::Document d;
-  d.Parse(text.c_str());
+  d.Parse(text.data(), text.size());
   REQUIRE_MESSAGE(!d.HasParseError(), "not JSON: " << text);
   return d;
 }

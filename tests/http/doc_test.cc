@@ -472,7 +472,7 @@ TEST_SUITE("http") {
     REQUIRE(parts.size() == 3);
     CHECK(parts[0].headers["Content-Type"] == "application/json");
     rapidjson::Document d0;
-    d0.Parse(parts[0].body.c_str());
+    d0.Parse(parts[0].body.data(), parts[0].body.size());
     REQUIRE(!d0.HasParseError());
     CHECK(str(d0["_id"]) == "c");
     CHECK(str(d0["_rev"]) == "2-b");
@@ -480,7 +480,7 @@ TEST_SUITE("http") {
     CHECK(parts[1].headers["Content-Type"] == "application/json; error=\"true\"");
     CHECK(parts[1].body == R"({"missing":"4-zz"})");
     rapidjson::Document d2;
-    d2.Parse(parts[2].body.c_str());
+    d2.Parse(parts[2].body.data(), parts[2].body.size());
     CHECK(str(d2["_rev"]) == "2-c");
 
     Resp all = s.get("/db/c?open_revs=all", {{"Accept", "multipart/mixed"}});

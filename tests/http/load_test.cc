@@ -131,7 +131,7 @@ TEST_SUITE("http") {
           } else {
             while (l.parser.ended()) {
               rapidjson::Document d;
-              d.Parse(l.parser.body().c_str());
+              d.Parse(l.parser.body().data(), l.parser.body().size());
               if (d.HasParseError() || !d.IsObject() || !d.HasMember("last_seq")) {
                 if (l.error.empty()) l.error = "bad longpoll body: " + l.parser.body();
                 break;

@@ -41,7 +41,7 @@ struct Resp {
   // The body parsed as JSON (REQUIREs it parses).
   rapidjson::Document json() const {
     rapidjson::Document d;
-    d.Parse(body.c_str());
+    d.Parse(body.data(), body.size());
     REQUIRE_MESSAGE(!d.HasParseError(), std::string("not JSON: " + body));
     return d;
   }

@@ -105,13 +105,13 @@ std::string session_name(SecuredServer& srv, const httplib::Headers& h) {
 std::string edited(const std::string& json, const std::vector<std::pair<std::string, std::string>>& set,
                    const std::vector<std::string>& remove = {}) {
   rapidjson::Document d;
-  d.Parse(json.c_str());
+  d.Parse(json.data(), json.size());
   REQUIRE(d.IsObject());
   auto& a = d.GetAllocator();
   for (const auto& name : remove) d.RemoveMember(name.c_str());
   for (const auto& [name, value] : set) {
     rapidjson::Document v(&a);
-    v.Parse(value.c_str());
+    v.Parse(value.data(), value.size());
     REQUIRE(!v.HasParseError());
     d.RemoveMember(name.c_str());
     d.AddMember(rapidjson::Value(name.c_str(), a), rapidjson::Value(v, a), a);
