@@ -83,7 +83,8 @@ struct DataDirOptions {
   std::chrono::milliseconds release_pages_interval{0};
 
   // Time and randomness. Null means Clock::system() / RandomSource::system().
-  // Not owned: they must outlive the DataDir.
+  // Not owned: they must outlive the DataDir and every database obtained
+  // from it.
   Clock* clock = nullptr;
   RandomSource* random = nullptr;
 };

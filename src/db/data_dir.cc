@@ -43,10 +43,10 @@ void remove_quietly(const fs::path& p) {
 class DataDirImpl final : public DataDir {
  public:
   DataDirImpl(std::string path, std::string uuid, const DataDirOptions& options, int lock_fd)
-      : path_(std::move(path)), uuid_(std::move(uuid)), uuids_(options.random), lock_fd_(lock_fd) {
+      : path_(std::move(path)), uuid_(std::move(uuid)), lock_fd_(lock_fd) {
     ctx_.options = options;
-    ctx_.uuids = &uuids_;
-    ctx_.helper = &helper_;
+    ctx_.uuids = std::make_shared<SequentialUuids>(options.random);
+    ctx_.helper = std::make_shared<HelperThread>();
     if (options.release_pages_interval.count() > 0) {
       releaser_ = std::thread([this] { release_pages_loop(); });
     }
@@ -69,7 +69,7 @@ class DataDirImpl final : public DataDir {
 
   const std::string& path() const override { return path_; }
   const std::string& uuid() const override { return uuid_; }
-  std::string new_uuid() override { return uuids_.next(); }
+  std::string new_uuid() override { return ctx_.uuids->next(); }
 
   Result<std::shared_ptr<Database>> create_database(std::string_view name) override {
     if (Status s = validate_database_name(name); !s.is_ok()) return s;
@@ -216,8 +216,6 @@ class DataDirImpl final : public DataDir {
   const std::string path_;
   const std::string uuid_;
   DatabaseContext ctx_;
-  SequentialUuids uuids_;
-  HelperThread helper_;  // declared before open_: it outlives the databases
   int lock_fd_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> open_;

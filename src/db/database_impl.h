@@ -27,10 +27,12 @@
 namespace divan::db {
 
 // What a DataDir shares with its databases.
+// What a database shares with its DataDir. Shared, not borrowed: a database
+// may outlive the DataDir it came from.
 struct DatabaseContext {
   DataDirOptions options;  // clock and random never null here
-  SequentialUuids* uuids = nullptr;
-  HelperThread* helper = nullptr;  // parses large bulk arrays; null: a thread each
+  std::shared_ptr<SequentialUuids> uuids;
+  std::shared_ptr<HelperThread> helper;  // parses large bulk arrays; null: a thread each
 };
 
 class StoredDoc;

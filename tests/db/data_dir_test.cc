@@ -60,6 +60,35 @@ TEST_SUITE("db") {
     CHECK(DataDir::open(tmp.path()).is_ok());
   }
 
+  TEST_CASE("a database outlives its DataDir and still makes ids and parses large arrays") {
+    TempDir tmp;
+    std::shared_ptr<divan::Database> db;
+    {
+      auto dir = DataDir::open(tmp.path());
+      REQUIRE(dir.is_ok());
+      auto made = (*dir)->create_database("kept");
+      REQUIRE(made.is_ok());
+      db = *made;
+    }  // the DataDir is gone; its id generator and helper thread live on
+    auto one = db->put(R"({"v":1})");
+    REQUIRE(one.is_ok());
+    CHECK(one->id.size() == 32);
+    std::string arr = "[";
+    for (int i = 0; i < 1000; ++i) {  // about 100 KB: parsed on the helper thread
+      if (i > 0) arr += ",";
+      arr += R"({"n":)" + std::to_string(i) + R"(,"pad":")" + std::string(80, 'x') + R"("})";
+    }
+    arr += "]";
+    auto many = db->bulk_docs(arr);
+    REQUIRE(many.is_ok());
+    REQUIRE(many->size() == 1000);
+    for (const auto& r : *many) {
+      CHECK(r.status.is_ok());
+      CHECK(r.id.size() == 32);
+    }
+    CHECK(db->info()->doc_count == 1001);
+  }
+
   TEST_CASE("a missing folder is created only when asked") {
     TempDir tmp;
     DataDirOptions o;
