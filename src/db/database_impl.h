@@ -137,6 +137,9 @@ class DatabaseImpl final : public Database,
   Result<std::vector<DocResult>> write_docs(std::vector<PreparedDoc> docs, bool new_edits);
   static std::vector<DocResult> take_results(DocsOp& op);
   Status apply_new_doc(storage::WriteTxn& txn, TxnState* st, const PreparedDoc& p, bool* applied);
+  // A document's by_seq entry at `seq`, with the counts that go with it.
+  Status add_to_feed(storage::WriteTxn& txn, TxnState* st, std::uint64_t seq, bool deleted,
+                     std::string_view seq_record);
   Status run_group(const WriteQueue::Source& next);
   Status load_state(storage::WriteTxn& txn, TxnState* st);
   Status save_state(storage::WriteTxn& txn, TxnState* st);

@@ -365,13 +365,18 @@ Status DatabaseImpl::apply_new_doc(storage::WriteTxn& txn, TxnState* st, const P
     return s;
   }
   st->update_seq = seq;
-  if (Status s = txn.put(dbi_.by_seq, seq_key(seq), n.seq_record(), /*append=*/true);
-      !s.is_ok()) {
+  if (Status s = add_to_feed(txn, st, seq, deleted, n.seq_record()); !s.is_ok()) return s;
+  st->external_size += p.doc.body.size();
+  return Status::ok();
+}
+
+Status DatabaseImpl::add_to_feed(storage::WriteTxn& txn, TxnState* st, std::uint64_t seq,
+                                 bool deleted, std::string_view seq_record) {
+  if (Status s = txn.put(dbi_.by_seq, seq_key(seq), seq_record, /*append=*/true); !s.is_ok()) {
     return s;
   }
   st->block_deltas[seq_block(seq)]++;
   (deleted ? st->doc_del_count : st->doc_count)++;
-  st->external_size += p.doc.body.size();
   return Status::ok();
 }
 
@@ -524,11 +529,7 @@ Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const Prepa
     (old.deleted ? st->doc_del_count : st->doc_count)--;
   }
   encode_seq_record(deleted_now, winner.rev, d.id, &st->scratch);
-  if (Status s = txn.put(dbi_.by_seq, seq_key(seq), st->scratch, /*append=*/true); !s.is_ok()) {
-    return s;
-  }
-  st->block_deltas[seq_block(seq)]++;
-  (deleted_now ? st->doc_del_count : st->doc_count)++;
+  if (Status s = add_to_feed(txn, st, seq, deleted_now, st->scratch); !s.is_ok()) return s;
   // sizes.external: the bytes of the winning bodies.
   st->external_size += new_winner_size;
   st->external_size -= std::min<std::uint64_t>(old_winner_size, st->external_size);
