@@ -32,7 +32,7 @@ namespace divan::db {
 struct DatabaseContext {
   DataDirOptions options;  // clock and random never null here
   std::shared_ptr<SequentialUuids> uuids;
-  std::shared_ptr<HelperThread> helper;  // parses large bulk arrays; null: a thread each
+  std::shared_ptr<HelperThread> helper;  // parses large bulk arrays; never null
 };
 
 class StoredDoc;

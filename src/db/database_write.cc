@@ -660,8 +660,7 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
     if (scratch.capacity() > kKeptScratch) scratch = std::string();
     stream.finish(std::move(parsed));
   };
-  HelperThread::Task parser =
-      ctx_.helper != nullptr ? ctx_.helper->start(parse) : HelperThread::spawn(parse);
+  HelperThread::Task parser = ctx_.helper->start(parse);
   DocsOp op(&stream, new_edits, ctx_.options.max_group_docs);
   // Room for as many documents as there would be of 128 bytes each, so that
   // the writer rarely moves what it has taken (reserving touches no memory).

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "db/spin_wait.h"
+
 namespace divan::db {
 
 void HelperThread::Task::join() {
@@ -9,10 +11,7 @@ void HelperThread::Task::join() {
   if (!done_) return;
   // The caller usually has been working beside the task and it is about to
   // end: spin briefly, as waking a sleeping thread takes longer here.
-  const auto until = std::chrono::steady_clock::now() + kJoinSpin;
-  while (!done_->done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
-  }
-  if (!done_->done.load(std::memory_order_acquire)) {
+  if (!spin_until(kJoinSpin, [&] { return done_->done.load(std::memory_order_acquire); })) {
     std::unique_lock<std::mutex> lock(done_->mu);
     done_->cv.wait(lock, [&] { return done_->done.load(std::memory_order_acquire); });
   }

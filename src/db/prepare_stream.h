@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "db/spin_wait.h"
 #include "divan/status.h"
 
 namespace divan::db {
@@ -49,10 +50,10 @@ class PrepareStream {
   // How long the writer spins for the next batch before it sleeps.
   static constexpr std::chrono::microseconds kSpin{100};
 
-  // With `producer_prepares` false only the consumer prepares (tests use it
-  // to drive that path on its own).
   static constexpr std::size_t kDefaultBatch = 64;
 
+  // With `producer_prepares` false only the consumer prepares (tests use it
+  // to drive that path on its own).
   explicit PrepareStream(Prepare prepare, std::size_t batch_size = kDefaultBatch,
                          bool producer_prepares = true)
       : prepare_(std::move(prepare)), batch_size_(batch_size),
@@ -149,13 +150,7 @@ class PrepareStream {
   void wait_for_change(std::unique_lock<std::mutex>& lock) {
     const std::uint64_t seen = changes_.load(std::memory_order_relaxed);
     lock.unlock();
-    const auto until = std::chrono::steady_clock::now() + kSpin;
-    while (changes_.load(std::memory_order_acquire) == seen &&
-           std::chrono::steady_clock::now() < until) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    }
+    spin_until(kSpin, [&] { return changes_.load(std::memory_order_acquire) != seen; });
     lock.lock();
     if (changes_.load(std::memory_order_relaxed) == seen) cv_.wait(lock);
   }
