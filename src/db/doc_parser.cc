@@ -91,6 +91,13 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
 
   std::size_t completed() const { return completed_; }
 
+  // The text being parsed in situ, and an unchanged copy of it (both
+  // optional; without them every string goes through Writer::String).
+  void set_texts(const char* insitu, const char* original) {
+    insitu_ = insitu;
+    original_ = original;
+  }
+
   const Status& error() const { return error_; }
   bool repeated_key() const { return repeated_key_; }
   const std::set<MemberRef>& shadowed() const { return shadowed_; }
@@ -136,8 +143,41 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
     }
     if (depth_ < doc_depth_) return expect_container(false);
     if (special_ != Special::kNone) return special_scalar(kind, text);
-    if (writing()) write_scalar(body_writer_, kind, text);
+    if (writing()) {
+      if (kind == kString) {
+        write_body_string(text);
+      } else {
+        write_scalar(body_writer_, kind, text);
+      }
+    }
     return true;
+  }
+
+  // Writes a string (a value or a key) of a body. A string that was sent
+  // without escapes needs none (JSON text holds no raw '"', '\\' or control
+  // characters), so Writer::String would write its bytes between quotes as
+  // they are: that is done directly, which is most of the strings of most
+  // documents. The writer is still told of the value, for its separators.
+  void write_body_string(std::string_view decoded) {
+    if (!sent_unescaped(decoded)) {
+      body_writer_.String(decoded.data(), static_cast<SizeType>(decoded.size()));
+      return;
+    }
+    body_writer_.RawValue("\"", 1, rapidjson::kStringType);
+    char* out = body_buffer_.Push(decoded.size() + 1);
+    std::memcpy(out, decoded.data(), decoded.size());
+    out[decoded.size()] = '"';
+  }
+
+  // True if `decoded`, a string the in-situ parse decoded in place, had no
+  // escape sequence in the input. Decoding writes from where the string
+  // started, so the input's text is at the same offset; an escape would
+  // have begun within the first decoded.size() bytes (each one decodes to
+  // at least one byte), so a backslash there is the only sign of one.
+  bool sent_unescaped(std::string_view decoded) const {
+    if (insitu_ == nullptr || decoded.empty()) return insitu_ != nullptr;
+    const std::size_t offset = static_cast<std::size_t>(decoded.data() - insitu_);
+    return std::memchr(original_ + offset, '\\', decoded.size()) == nullptr;
   }
 
   bool start(bool object) {
@@ -227,7 +267,7 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
       }
     }
     remember_key(obj, k, index);
-    if (writing()) body_writer_.Key(k.data(), static_cast<SizeType>(k.size()));
+    if (writing()) write_body_string(k);
     return true;
   }
 
@@ -415,6 +455,8 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
   const DocSink* sink_;
   const std::size_t skip_docs_;
   std::size_t completed_ = 0;  // documents finished in this pass
+  const char* insitu_ = nullptr;
+  const char* original_ = nullptr;
 
   Status error_;
   bool repeated_key_ = false;
@@ -463,12 +505,14 @@ bool is_ascii(std::string_view text) {
 }
 
 Status run_pass(std::string_view json, bool ascii, DocHandler& handler, std::string& scratch) {
-  // RapidJSON's SSE2/NEON scans load whole aligned 16-byte blocks, so up to
-  // 15 bytes past the last NUL: the buffer has room for them.
+  // Room past the NULs for RapidJSON's SIMD scans, which load whole aligned
+  // 16-byte blocks, should they be turned on (see meson.build for why they
+  // are off).
   scratch.reserve(json.size() + kNulPadding + kSimdSlack);
   scratch.assign(json);
   scratch.append(kNulPadding, '\0');
   rapidjson::InsituStringStream stream(scratch.data());
+  handler.set_texts(scratch.data(), json.data());
   rapidjson::Reader reader;
   rapidjson::ParseResult r = ascii ? reader.Parse<kAsciiParseFlags>(stream, handler)
                                    : reader.Parse<kParseFlags>(stream, handler);
