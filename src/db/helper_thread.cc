@@ -31,7 +31,9 @@ HelperThread::Task HelperThread::start(std::function<void()> fn) {
   Task task;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    last_spawned_ = busy_ || stop_;
+    // Behind a posted task, which is short, the task waits its turn.
+    const bool queue = busy_ && running_posted_ && !next_ && !stop_;
+    last_spawned_ = !queue && (busy_ || stop_);
     if (!last_spawned_) {
       busy_ = true;
       next_ = std::move(fn);
@@ -51,6 +53,24 @@ HelperThread::Task HelperThread::spawn(std::function<void()> fn) {
   return task;
 }
 
+void HelperThread::post(std::function<void()> fn) {
+  bool handed = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!busy_ && !stop_ && thread_.joinable()) {
+      busy_ = true;
+      next_ = std::move(fn);
+      next_done_ = nullptr;
+      handed = true;
+    }
+  }
+  if (!handed) {
+    fn();
+    return;
+  }
+  cv_.notify_all();
+}
+
 bool HelperThread::last_start_spawned() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_spawned_;
@@ -63,13 +83,17 @@ void HelperThread::loop() {
     if (!next_) return;  // stopping, nothing left to run
     std::function<void()> fn = std::exchange(next_, nullptr);
     std::shared_ptr<Task::Done> done = std::move(next_done_);
+    running_posted_ = done == nullptr;
     lock.unlock();
     fn();
     fn = nullptr;  // whatever the task captured goes before it counts as done
     // Idle again before the caller learns the task is done, so that its
-    // next start() finds this thread free.
+    // next start() finds this thread free; unless a task was queued behind
+    // a posted one, which runs next.
     lock.lock();
-    busy_ = false;
+    running_posted_ = false;
+    if (!next_) busy_ = false;
+    if (!done) continue;
     lock.unlock();
     {
       std::lock_guard<std::mutex> done_lock(done->mu);

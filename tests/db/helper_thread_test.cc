@@ -73,4 +73,80 @@ TEST_SUITE("db") {
     }
     CHECK(runs.load() == 51);
   }
+
+  TEST_CASE("a posted task runs on the idle helper thread, else on the caller's") {
+    HelperThread helper;
+    std::thread::id helper_id;
+    helper.start([&] { helper_id = std::this_thread::get_id(); }).join();
+
+    std::atomic<bool> ran{false};
+    std::thread::id posted_on;
+    helper.post([&] {
+      posted_on = std::this_thread::get_id();
+      ran = true;
+    });
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!ran.load() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    REQUIRE(ran.load());
+    CHECK(posted_on == helper_id);
+
+    // Busy with a task: the posted one runs at once, on the caller's thread.
+    std::atomic<bool> release{false};
+    HelperThread::Task busy = helper.start([&] {
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    });
+    std::thread::id inline_on;
+    helper.post([&] { inline_on = std::this_thread::get_id(); });
+    CHECK(inline_on == std::this_thread::get_id());
+    release = true;
+    busy.join();
+  }
+
+  TEST_CASE("a task started while a posted task runs waits for it on the helper thread") {
+    HelperThread helper;
+    std::thread::id helper_id;
+    helper.start([&] { helper_id = std::this_thread::get_id(); }).join();
+
+    std::atomic<bool> posted_started{false}, release{false}, posted_done{false};
+    helper.post([&] {
+      posted_started = true;
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+      posted_done = true;
+    });
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!posted_started.load() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    REQUIRE(posted_started.load());
+
+    std::thread::id ran_on;
+    bool saw_posted_done = false;
+    HelperThread::Task t = helper.start([&] {
+      ran_on = std::this_thread::get_id();
+      saw_posted_done = posted_done.load();
+    });
+    CHECK_FALSE(helper.last_start_spawned());
+    // A task queued behind it keeps the helper busy: another start spawns.
+    HelperThread::Task other = helper.start([] {});
+    CHECK(helper.last_start_spawned());
+    other.join();
+    release = true;
+    t.join();
+    CHECK(ran_on == helper_id);
+    CHECK(saw_posted_done);
+    // And then the helper is idle again.
+    helper.start([] {}).join();
+    CHECK_FALSE(helper.last_start_spawned());
+  }
+
+  TEST_CASE("a posted task still pending when the helper goes away runs first") {
+    std::atomic<int> runs{0};
+    {
+      HelperThread helper;
+      helper.start([] {}).join();
+      helper.post([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ++runs;
+      });
+    }
+    CHECK(runs.load() == 1);
+  }
 }
