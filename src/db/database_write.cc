@@ -644,7 +644,9 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
     return prepare_one(d, new_edits, p);
   });
   auto parse = [&] {
-    ParseLimits limits{ctx_.options.max_document_size, {}};
+    // This runs on the helper thread or a thread of its own, both with the
+    // default stack: the parse may recurse.
+    ParseLimits limits{ctx_.options.max_document_size, {}, /*recursive=*/true};
     // The copy the parser works on stays with the thread between arrays
     // (the helper thread lives long), unless it grew large.
     constexpr std::size_t kKeptScratch = 4 << 20;

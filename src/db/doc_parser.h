@@ -37,6 +37,10 @@ struct ParseLimits {
   // replaces the body's `_id`, before the id decides what the document is
   // (a _local document keeps no `_revisions`).
   std::string_view id;
+  // Parse recursively, which is faster but needs up to ~130 KiB of stack
+  // for the deepest nesting accepted: only on threads divan started with a
+  // full-sized stack (the helper thread of bulk writes).
+  bool recursive = false;
 };
 
 // Parses one document (a JSON object). Errors: bad_request (invalid JSON,

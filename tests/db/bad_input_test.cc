@@ -148,6 +148,24 @@ TEST_SUITE("db") {
     CHECK(t.db->put("{\"_id\":\"b\",\"x\":" + deep(100) + "}").is_ok());
   }
 
+  TEST_CASE("in a large bulk array (parsed recursively on the helper), nesting is bounded too") {
+    TestDb t;
+    // Over 64 KiB, so that the array is streamed through the helper thread.
+    std::string filler;
+    for (int i = 0; i < 400; ++i) filler += R"({"_id":"f)" + std::to_string(i) + R"(","pad":")" + std::string(200, 'p') + R"("},)";
+    // The document's own object is one level and the array around it another.
+    auto at_limit = t.db->bulk_docs("[" + filler + R"({"_id":"ok","x":)" + deep(510) + "}]");
+    REQUIRE(at_limit.is_ok());
+    CHECK(at_limit->back().status.is_ok());
+    for (int depth : {511, 100000}) {
+      CAPTURE(depth);
+      auto over = t.db->bulk_docs("[" + filler + R"({"_id":"no","x":)" + deep(depth) + "}]");
+      REQUIRE_FALSE(over.is_ok());
+      CHECK(over.status().code() == ErrorCode::kBadRequest);
+    }
+    CHECK(t.db->info()->doc_count == 401);  // the refused array wrote nothing
+  }
+
   TEST_CASE("documents over max_document_size are refused with document_too_large") {
     DataDirOptions o;
     o.max_document_size = 1000;
