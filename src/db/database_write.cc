@@ -13,6 +13,7 @@
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -356,13 +357,23 @@ Status DatabaseImpl::apply_new_doc(storage::WriteTxn& txn, TxnState* st, const P
   const PreparedDoc::NewDoc& n = *p.new_doc;
   const bool deleted = p.doc.deleted;
   const std::uint64_t seq = st->update_seq + 1;
-  std::string& record = st->value;
-  record.clear();
-  encode_doc_record_head(seq, deleted, &record);
-  record.append(n.record_winner());
-  record.append(p.doc.body);
-  if (Status s = txn.put_if_absent(dbi_.docs, p.doc.id, record, applied); !s.is_ok() || !*applied) {
+  std::string& head = st->value;
+  head.clear();
+  encode_doc_record_head(seq, deleted, &head);
+  // The record (head, winner and tree, body) is written straight into its
+  // place in the page.
+  const std::string_view parts[] = {head, n.record_winner(), p.doc.body};
+  char* space = nullptr;
+  if (Status s = txn.reserve_if_absent(dbi_.docs, p.doc.id,
+                                       head.size() + parts[1].size() + parts[2].size(), &space,
+                                       applied);
+      !s.is_ok() || !*applied) {
     return s;
+  }
+  for (std::string_view part : parts) {
+    if (part.empty()) continue;
+    std::memcpy(space, part.data(), part.size());
+    space += part.size();
   }
   st->update_seq = seq;
   if (Status s = add_to_feed(txn, st, seq, deleted, n.seq_record()); !s.is_ok()) return s;

@@ -176,6 +176,12 @@ class WriteTxn {
   // either case (an absent key that sorts last costs only the walk down the
   // right edge), where get() then put_new() take two or three.
   Status put_if_absent(Dbi dbi, std::string_view key, std::string_view value, bool* inserted);
+  // put_if_absent() of a `size`-byte value the caller writes into `*space`
+  // once it is inserted, before any other write in this transaction
+  // (MDB_RESERVE): the value is written in place, not assembled and then
+  // copied. `*space` is null when nothing was inserted.
+  Status reserve_if_absent(Dbi dbi, std::string_view key, std::size_t size, char** space,
+                           bool* inserted);
   // Deletes `key`; ok (not not_found) if it was absent.
   Status del(Dbi dbi, std::string_view key);
   // Removes every entry of `dbi`.

@@ -5,6 +5,7 @@
 // failure.
 #include <lmdb.h>
 
+#include <cstring>
 #include <utility>
 
 #include "storage/env.h"
@@ -196,14 +197,31 @@ Status WriteTxn::put_new(Dbi dbi, std::string_view key, std::string_view value) 
 
 Status WriteTxn::put_if_absent(Dbi dbi, std::string_view key, std::string_view value,
                                bool* inserted) {
+  char* space = nullptr;
+  Status s = reserve_if_absent(dbi, key, value.size(), &space, inserted);
+  if (space != nullptr && !value.empty()) std::memcpy(space, value.data(), value.size());
+  return s;
+}
+
+Status WriteTxn::reserve_if_absent(Dbi dbi, std::string_view key, std::size_t size, char** space,
+                                   bool* inserted) {
   MDB_val k = to_val(key);
-  MDB_val v = to_val(value);
+  MDB_val v{size, nullptr};
+  *space = nullptr;
   // As in put_new(): MDB_KEYEXIST from MDB_APPEND means only "does not sort
-  // last"; MDB_NOOVERWRITE then tells whether the key is there.
-  int rc = mdb_put(txn_of(txn_), dbi.handle, &k, &v, MDB_APPEND);
-  if (rc == MDB_KEYEXIST) rc = mdb_put(txn_of(txn_), dbi.handle, &k, &v, MDB_NOOVERWRITE);
+  // last"; MDB_NOOVERWRITE then tells whether the key is there (and points
+  // `v` at the value there, which is not ours to write).
+  int rc = mdb_put(txn_of(txn_), dbi.handle, &k, &v, MDB_APPEND | MDB_RESERVE);
+  if (rc == MDB_KEYEXIST) {
+    v = MDB_val{size, nullptr};
+    rc = mdb_put(txn_of(txn_), dbi.handle, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+  }
   *inserted = rc == 0;
-  if (rc == 0 || rc == MDB_KEYEXIST) [[likely]] return Status();
+  if (rc == 0) [[likely]] {
+    *space = static_cast<char*>(v.mv_data);
+    return Status();
+  }
+  if (rc == MDB_KEYEXIST) return Status();
   return check(rc, "mdb_put");
 }
 

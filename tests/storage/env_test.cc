@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -647,6 +648,38 @@ TEST_SUITE("storage") {
     Status s = env->write([&](WriteTxn& txn) { return txn.put_if_absent(dbi, "", "v", &ins); });
     CHECK(s.code() == ErrorCode::kBadRequest);
     CHECK_FALSE(ins);
+  }
+
+  TEST_CASE("reserve_if_absent leaves room for the value in place, only for absent keys") {
+    TempDir dir;
+    auto env = must_open(dir.file("db"), fast_options());
+    Dbi dbi = must_dbi(*env, "docs");
+    std::vector<bool> inserted;
+    REQUIRE(env->write([&](WriteTxn& txn) {
+                 // Appended, then in between, then a repeat, then an empty value.
+                 for (int i : {10, 20, 15, 20, 30}) {
+                   const std::string value = i == 30 ? "" : "value " + std::to_string(i);
+                   char* space = reinterpret_cast<char*>(1);
+                   bool ins = false;
+                   if (Status s = txn.reserve_if_absent(dbi, key_of(i), value.size(), &space, &ins); !s) {
+                     return s;
+                   }
+                   inserted.push_back(ins);
+                   if (!ins) {
+                     if (space != nullptr) return Status::internal("space given for a present key");
+                     continue;
+                   }
+                   if (space == nullptr) return Status::internal("no space for an absent key");
+                   std::memcpy(space, value.data(), value.size());
+                 }
+                 return Status();
+               }).is_ok());
+    CHECK(inserted == std::vector<bool>{true, true, true, false, true});
+    CHECK(read(*env, dbi, key_of(10)) == "value 10");
+    CHECK(read(*env, dbi, key_of(15)) == "value 15");
+    CHECK(read(*env, dbi, key_of(20)) == "value 20");  // not overwritten
+    CHECK(read(*env, dbi, key_of(30)) == "");
+    CHECK(count(*env, dbi) == 4);
   }
 
   TEST_CASE("a key LMDB cannot store is a bad request, not a crash") {
