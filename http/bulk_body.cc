@@ -3,6 +3,11 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+
 #include "http/json.h"
 
 namespace divan::http {
@@ -137,6 +142,99 @@ class ElementScanner : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, El
   std::size_t next_ = 0;  // where the text after the last element starts
 };
 
+// ---- Delimiting without checking (scan_object_members_lazily) ----
+// These find where a JSON value ends, assuming it is valid. They never read
+// outside the text, and give kNone when they cannot tell.
+
+constexpr std::size_t kNone = std::string_view::npos;
+
+std::size_t skip_space(std::string_view t, std::size_t i) {
+  while (i < t.size() && is_json_space(t[i])) ++i;
+  return i;
+}
+
+// From just after a string's opening quote to just after its closing one.
+std::size_t skip_string_rest(std::string_view t, std::size_t i) {
+  const std::size_t start = i;
+  for (;;) {
+    const void* q = std::memchr(t.data() + i, '"', t.size() - i);
+    if (q == nullptr) return kNone;
+    const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(q) - t.data());
+    // A quote after an odd number of backslashes is escaped.
+    std::size_t slashes = 0;
+    while (at - slashes > start && t[at - slashes - 1] == '\\') ++slashes;
+    if (slashes % 2 == 0) return at + 1;
+    i = at + 1;
+  }
+}
+
+// From an opening '[' or '{' to just after the bracket that closes it.
+std::size_t skip_nested(std::string_view t, std::size_t i) {
+  std::size_t depth = 0;
+  while (i < t.size()) {
+    switch (t[i]) {
+      case '"':
+        i = skip_string_rest(t, i + 1);
+        if (i == kNone) return kNone;
+        continue;
+      case '[':
+      case '{':
+        ++depth;
+        break;
+      case ']':
+      case '}':
+        if (--depth == 0) return i + 1;
+        break;
+      default:
+        break;
+    }
+    ++i;
+  }
+  return kNone;
+}
+
+std::size_t skip_value(std::string_view t, std::size_t i) {
+  if (i >= t.size()) return kNone;
+  if (t[i] == '"') return skip_string_rest(t, i + 1);
+  if (t[i] == '[' || t[i] == '{') return skip_nested(t, i);
+  while (i < t.size() && !is_json_space(t[i]) && t[i] != ',' && t[i] != '}' && t[i] != ']') ++i;
+  return i;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::size_t, std::size_t>> delimit_member(std::string_view t,
+                                                                  std::string_view name) {
+  std::size_t i = skip_space(t, 0);
+  if (i >= t.size() || t[i] != '{') return std::nullopt;
+  i = skip_space(t, i + 1);
+  std::optional<std::pair<std::size_t, std::size_t>> found;
+  if (i < t.size() && t[i] == '}') return found;
+  for (;;) {
+    if (i >= t.size() || t[i] != '"') return std::nullopt;
+    const std::size_t name_end = skip_string_rest(t, i + 1);
+    if (name_end == kNone) return std::nullopt;
+    const std::string_view raw_name = t.substr(i + 1, name_end - i - 2);
+    // A name with an escape is not plain to compare.
+    if (raw_name.find('\\') != std::string_view::npos) return std::nullopt;
+    i = skip_space(t, name_end);
+    if (i >= t.size() || t[i] != ':') return std::nullopt;
+    i = skip_space(t, i + 1);
+    const std::size_t value_end = skip_value(t, i);
+    if (value_end == kNone) return std::nullopt;
+    if (raw_name == name) found = std::pair{i, value_end};
+    i = skip_space(t, value_end);
+    if (i < t.size() && t[i] == ',') {
+      i = skip_space(t, i + 1);
+      continue;
+    }
+    if (i < t.size() && t[i] == '}') return found;
+    return std::nullopt;
+  }
+}
+
+namespace {
+
 // Runs `scanner` (reading `stream`, over `json`) through the whole text.
 // Errors: bad_request for invalid JSON.
 template <typename Scanner>
@@ -170,6 +268,30 @@ Result<std::vector<RawMember>> scan_object_members(std::string_view json) {
   MemberScanner scanner(json, stream, &members);
   if (Status s = scan_all(json, stream, scanner); !s.is_ok()) return s;
   if (!scanner.root_is_object()) return Status::bad_request("Request body must be a JSON object");
+  return members;
+}
+
+Result<std::vector<RawMember>> scan_object_members_lazily(std::string_view json,
+                                                          std::string_view lazy) {
+  const auto span = delimit_member(json, lazy);
+  if (!span || json[span->first] != '[') return scan_object_members(json);
+  const auto [start, end] = *span;
+  std::string rest;
+  rest.reserve(json.size() - (end - start) + 2);
+  rest.append(json.substr(0, start)).append("[]").append(json.substr(end));
+  auto members = scan_object_members(rest);
+  // Whatever is wrong, the full scan's answer is the one to give.
+  if (!members.is_ok()) return scan_object_members(json);
+  // The members' values are views into `rest`: point them into `json`.
+  const std::size_t shift = (end - start) - 2;
+  for (RawMember& m : *members) {
+    const auto at = static_cast<std::size_t>(m.value.data() - rest.data());
+    if (at == start) {
+      m.value = json.substr(start, end - start);
+    } else {
+      m.value = json.substr(at < start ? at : at + shift, m.value.size());
+    }
+  }
   return members;
 }
 

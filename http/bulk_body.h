@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "divan/status.h"
@@ -29,6 +30,26 @@ struct RawMember {
 // Errors: bad_request "invalid UTF-8 JSON" (also for trailing garbage);
 // bad_request "Request body must be a JSON object" for any other valid JSON.
 Result<std::vector<RawMember>> scan_object_members(std::string_view json);
+
+// scan_object_members() for a body whose member `lazy` holds a large array
+// the caller parses in full anyway (the "docs" of _bulk_docs, which the
+// core parses): that array is only delimited, not read by a JSON parser,
+// so the body is not parsed twice. The rest is checked as
+// scan_object_members() checks it, with "[]" in the array's place.
+// - A valid body gives the same members as scan_object_members().
+// - An invalid one gives its error, or members whose last `lazy` value is
+//   an array that is not valid JSON by itself: the caller's parse of it
+//   fails. (Text is valid exactly when the rest is valid with "[]" in the
+//   array's place and the array is valid by itself.)
+Result<std::vector<RawMember>> scan_object_members_lazily(std::string_view json,
+                                                          std::string_view lazy);
+
+// The delimiting behind it: where the value of the last top-level member
+// called `name` is, as [first, second), without checking the text. Nothing
+// when there is no such member, when a member name holds an escape, or when
+// the text cannot be delimited.
+std::optional<std::pair<std::size_t, std::size_t>> delimit_member(std::string_view json,
+                                                                  std::string_view name);
 
 // The elements of the JSON array `json`, each its text exactly as sent (a
 // view into `json`, which must outlive them), in order.

@@ -180,8 +180,9 @@ void handle_bulk_docs(Ctx& ctx, const std::string& db_name) {
   auto db = ctx.open_db(db_name);
   if (!db) return;
   // The "docs" array goes to the core as the client sent it (see
-  // bulk_body.h): no DOM round trip that could alter numbers.
-  auto members = scan_object_members(ctx.body());
+  // bulk_body.h): no DOM round trip that could alter numbers. Only the core
+  // parses it: every path below parses it in full.
+  auto members = scan_object_members_lazily(ctx.body(), "docs");
   if (!members.is_ok()) return ctx.error(members.status());
   const RawMember* docs = find_member(*members, "docs");
   if (docs == nullptr) {
