@@ -5,6 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <pthread.h>
+
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -511,6 +513,22 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
   std::size_t next_ordinal_ = 0;
 };
 
+// Whether this thread's stack has room for a recursive parse at kMaxDepth
+// (~130 KiB) with a wide margin. Asked once per thread: threads divan
+// starts get the default stack (8 MiB on Linux), but the limit a process
+// sets (RLIMIT_STACK) decides that default, and could be small.
+bool stack_allows_recursion() {
+  thread_local const bool allowed = [] {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+    std::size_t size = 0;
+    const bool known = pthread_attr_getstacksize(&attr, &size) == 0;
+    pthread_attr_destroy(&attr);
+    return known && size >= (std::size_t{1} << 20);
+  }();
+  return allowed;
+}
+
 // Runs one pass over a private, NUL-terminated copy of `json` (in-situ
 // parsing writes into its input). The copy ends in kNulPadding NULs, not
 // one: validating UTF-8, rapidjson takes every continuation byte a lead byte
@@ -544,7 +562,7 @@ Status run_pass(std::string_view json, bool ascii, bool recursive, DocHandler& h
   handler.set_texts(scratch.data(), json.data());
   rapidjson::Reader reader;
   rapidjson::ParseResult r;
-  if (recursive) {
+  if (recursive && stack_allows_recursion()) {
     r = ascii ? reader.Parse<kParseFlags & kNoValidation>(stream, handler)
               : reader.Parse<kParseFlags>(stream, handler);
   } else {

@@ -38,8 +38,9 @@ struct ParseLimits {
   // (a _local document keeps no `_revisions`).
   std::string_view id;
   // Parse recursively, which is faster but needs up to ~130 KiB of stack
-  // for the deepest nesting accepted: only on threads divan started with a
-  // full-sized stack (the helper thread of bulk writes).
+  // for the deepest nesting accepted: for threads divan started (the helper
+  // thread of bulk writes). It is done only if the thread's stack is at
+  // least 1 MiB; else the parse is iterative, as always without this.
   bool recursive = false;
 };
 

@@ -3,6 +3,7 @@
 // string (copied as sent, or re-escaped by the writer), the bytes, and so
 // the revision hashes, must be the same.
 #include <doctest/doctest.h>
+#include <pthread.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -172,6 +173,38 @@ TEST_SUITE("doc_parser") {
         CHECK(doc.body.find(static_cast<char>(c)) == std::string::npos);
       }
     }
+  }
+
+  TEST_CASE("a recursive parse asked for on a small stack is done iteratively") {
+    // 510 levels inside a document inside the array, on a thread with
+    // 32 KiB of stack: parsed recursively, this overflows it (checked: the
+    // test then dies with SIGSEGV).
+    struct Job {
+      std::string json;
+      divan::Status status;
+      std::size_t docs = 0;
+    } job;
+    job.json = R"([{"_id":"deep","x":)" + std::string(510, '[') + std::string(510, ']') + "}]";
+    auto run = [](void* p) -> void* {
+      auto* j = static_cast<Job*>(p);
+      ParseLimits limits;
+      limits.recursive = true;
+      j->status = divan::db::parse_document_array(
+          j->json, limits, [&](ParsedDoc&&) {
+            ++j->docs;
+            return divan::Status::ok();
+          });
+      return nullptr;
+    };
+    pthread_attr_t attr;
+    REQUIRE(pthread_attr_init(&attr) == 0);
+    REQUIRE(pthread_attr_setstacksize(&attr, 32 * 1024) == 0);
+    pthread_t thread;
+    REQUIRE(pthread_create(&thread, &attr, run, &job) == 0);
+    pthread_join(thread, nullptr);
+    pthread_attr_destroy(&attr);
+    CHECK(job.status.is_ok());
+    CHECK(job.docs == 1);
   }
 
   TEST_CASE("escapes are decoded and written back one way") {
