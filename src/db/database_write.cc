@@ -655,8 +655,8 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
     return prepare_one(d, new_edits, p);
   });
   auto parse = [&] {
-    // This runs on the helper thread or a thread of its own, both with the
-    // default stack: the parse may recurse.
+    // This runs on the helper thread or a thread of its own: the parse may
+    // recurse, if the thread's stack is large enough (see ParseLimits).
     ParseLimits limits{ctx_.options.max_document_size, {}, /*recursive=*/true};
     // The copy the parser works on stays with the thread between arrays
     // (the helper thread lives long), unless it grew large.

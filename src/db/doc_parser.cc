@@ -23,7 +23,8 @@ using rapidjson::SizeType;
 
 // Iterative parsing keeps the nesting on the heap. Recursive parsing is
 // ~10% faster but takes ~256 bytes of stack per level (~130 KiB at
-// kMaxDepth): only for threads whose stack divan made (ParseLimits).
+// kMaxDepth): only when asked for (ParseLimits) on a thread with a large
+// stack (stack_allows_recursion()).
 constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
                                  rapidjson::kParseNumbersAsStringsFlag;
 constexpr unsigned kIterative = rapidjson::kParseIterativeFlag;
