@@ -5,6 +5,7 @@
 
 #include "divan/http_peer.h"
 #include "http/context.h"
+#include "replicator/url_userinfo.h"
 
 namespace divan::http {
 namespace {
@@ -15,17 +16,6 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-// Where the credentials of `url` end: the last '@' before any query or
-// fragment, counted from `start` (just after "://"); npos if none. Taking
-// the last '@' rather than the first one after the host means that a
-// password with an unencoded '/' or '@' is still treated (and redacted) as
-// a password instead of leaking into a host or path that an error names.
-std::size_t userinfo_end(std::string_view url, std::size_t start) {
-  std::size_t stop = url.find_first_of("?#", start);
-  std::size_t at = url.rfind('@', stop == std::string_view::npos ? std::string_view::npos : stop);
-  return at == std::string_view::npos || at < start ? std::string_view::npos : at;
 }
 
 bool is_host_char(char c) {
@@ -68,7 +58,7 @@ Result<PeerUrl> parse_peer_url(std::string_view url) {
   out.tls = scheme == "https";
   out.port = out.tls ? 443 : 80;
   std::size_t start = scheme_end + kSchemeEnd.size();
-  if (std::size_t at = userinfo_end(url, start); at != std::string_view::npos) {
+  if (std::size_t at = url_userinfo_end(url, start); at != std::string_view::npos) {
     std::string_view info = url.substr(start, at - start);
     std::size_t colon = info.find(':');
     std::string user, password;

@@ -17,22 +17,13 @@
 #include <cctype>
 
 #include "divan/replication_scheduler.h"
+#include "replicator/url_userinfo.h"
 
 namespace divan {
 namespace {
 
 constexpr std::string_view kSchemeEnd = "://";
 constexpr std::string_view kRedacted = "*****";
-
-// Where the credentials of `url` end: the last '@' before any query or
-// fragment, counted from `start` (just after "://"); npos if none. The last
-// '@' rather than the first one after the host, so that a password with an
-// unencoded '/' or '@' is still redacted whole.
-std::size_t userinfo_end(std::string_view url, std::size_t start) {
-  std::size_t stop = url.find_first_of("?#", start);
-  std::size_t at = url.rfind('@', stop == std::string_view::npos ? std::string_view::npos : stop);
-  return at == std::string_view::npos || at < start ? std::string_view::npos : at;
-}
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -170,11 +161,17 @@ constexpr const char* kEndpoints[] = {"source", "target"};
 
 }  // namespace
 
+std::size_t url_userinfo_end(std::string_view url, std::size_t start) {
+  std::size_t stop = url.find_first_of("?#", start);
+  std::size_t at = url.rfind('@', stop == std::string_view::npos ? std::string_view::npos : stop);
+  return at == std::string_view::npos || at < start ? std::string_view::npos : at;
+}
+
 std::string redact_url(std::string_view url) {
   std::size_t scheme_end = url.find(kSchemeEnd);
   if (scheme_end == std::string_view::npos) return std::string(url);
   std::size_t start = scheme_end + kSchemeEnd.size();
-  std::size_t at = userinfo_end(url, start);
+  std::size_t at = url_userinfo_end(url, start);
   if (at == std::string_view::npos) return std::string(url);
   std::size_t colon = url.find(':', start);
   if (colon == std::string_view::npos || colon > at) return std::string(url);  // no password

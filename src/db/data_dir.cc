@@ -82,7 +82,7 @@ class DataDirImpl final : public DataDir {
     }
     // Set the new database up under a temporary name and rename it into
     // place, so a crash never leaves a half-made database behind.
-    fs::path temp = fs::path(path_) / ("." + database_file_name(name) + ".creating");
+    fs::path temp = hidden_file_of(name, ".creating");
     remove_quietly(temp);
     remove_quietly(temp.string() + "-lock");
     {
@@ -127,7 +127,7 @@ class DataDirImpl final : public DataDir {
     // Rename first (atomic), then remove: a crash in between leaves only a
     // hidden file that the next deletion of anything does not confuse with
     // a database.
-    fs::path trash = fs::path(path_) / ("." + database_file_name(name) + ".deleted");
+    fs::path trash = hidden_file_of(name, ".deleted");
     fs::rename(file, trash, ec);
     if (ec) return io_error("cannot delete database " + std::string(name), ec);
     remove_quietly(file.string() + "-lock");
@@ -156,6 +156,14 @@ class DataDirImpl final : public DataDir {
 
   fs::path file_of(std::string_view name) const {
     return fs::path(path_) / database_file_name(name);
+  }
+
+  // A hidden file beside a database's file: "." + its file name + `suffix`.
+  fs::path hidden_file_of(std::string_view name, std::string_view suffix) const {
+    std::string file = ".";
+    file += database_file_name(name);
+    file += suffix;
+    return fs::path(path_) / file;
   }
 
   // REQUIRES: mu_ held.
