@@ -632,7 +632,9 @@ TEST_SUITE("storage") {
                  // Ascending (appended), then keys in between, then repeats.
                  for (int i : {10, 20, 30, 15, 5, 30, 10, 25, 40}) {
                    bool ins = false;
-                   if (Status s = txn.put_if_absent(dbi, key_of(i), "v" + std::to_string(i), &ins);
+                   std::string value = "v";
+                   value += std::to_string(i);
+                   if (Status s = txn.put_if_absent(dbi, key_of(i), value, &ins);
                        !s) {
                      return s;
                    }
