@@ -30,9 +30,9 @@ class ConnectionServer final : public httplib::Server {
   ConnectionServer(const ConnectionServer&) = delete;
   ConnectionServer& operator=(const ConnectionServer&) = delete;
 
-  // Ends, at once and for good, every wait for a next request (call after
-  // stop(), which stops accepting): idle connections close; a connection in
-  // the middle of a request finishes it and then closes.
+  // Ends, at once and for good, every wait for a next request: idle
+  // connections close, a connection in the middle of a request finishes it
+  // and then closes, and one accepted from now on closes unserved.
   void end_idle_waits();
 
  private:

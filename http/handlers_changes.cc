@@ -37,6 +37,18 @@ void handle_changes(Ctx& ctx, const std::string& db_name) {
     res.set_content(feed->take_output(), feed->content_type());
     return;
   }
+  if (ctx.server().stopping()) {
+    // A live feed ends at once now; it is answered whole, not streamed, as
+    // cpp-httplib may already have stopped calling providers (Server::stop).
+    std::string whole;
+    const bool ok = feed->run([&whole](std::string_view data) {
+      whole.append(data);
+      return true;
+    });
+    if (!ok) return ctx.error(Status::io_error("the changes feed failed"));
+    res.set_content(std::move(whole), feed->content_type());
+    return;
+  }
   if (kind != FeedKind::kNormal) {
     // cpp-httplib compresses a streamed response when the client accepts
     // gzip, and its compressor only flushes at the end (Z_NO_FLUSH): rows

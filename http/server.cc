@@ -400,14 +400,23 @@ Status Server::run() {
 
 void Server::stop() {
   if (stopping_.exchange(true)) return;
-  // Stop accepting first, so a feed that ends now does not hand its
-  // connection back to a keep-alive wait that outlives the server.
-  http_->stop();
+  // No next request on any connection, new or kept alive: each closes
+  // once its request in flight is answered.
   http_->end_idle_waits();
+  // Live feeds end before cpp-httplib stops: once stopped, it no longer
+  // calls a streamed response's provider, so a feed whose headers had just
+  // gone out would be cut off without its last line. (A feed that ends
+  // while stopping closes its connection: see handlers_changes.cc. One
+  // that starts from now on, on a request already being read, is answered
+  // whole at once.)
+  {
+    std::unique_lock<std::mutex> lock(feeds_mu_);
+    for (FeedWaiter* w : feeds_) w->wake();
+    feeds_cv_.wait_for(lock, kFeedDrain, [&] { return feeds_.empty(); });
+  }
+  http_->stop();
   // Replications end too (a one-shot POST /_replicate answers at once).
   for (const auto& job : scheduler_->jobs()) (void)scheduler_->cancel(job.id);
-  std::lock_guard<std::mutex> lock(feeds_mu_);
-  for (FeedWaiter* w : feeds_) w->wake();
 }
 
 void Server::spawn(std::function<void()> fn) {
@@ -421,8 +430,11 @@ void Server::add_feed(FeedWaiter* w) {
 }
 
 void Server::remove_feed(FeedWaiter* w) {
-  std::lock_guard<std::mutex> lock(feeds_mu_);
-  feeds_.erase(w);
+  {
+    std::lock_guard<std::mutex> lock(feeds_mu_);
+    feeds_.erase(w);
+  }
+  feeds_cv_.notify_all();
 }
 
 bool Server::tls() const { return !options_.tls_cert.empty(); }

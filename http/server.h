@@ -132,6 +132,9 @@ class Server {
   // a certificate or key that cannot be read or used), and those of
   // DataDir::open.
   static Result<std::unique_ptr<Server>> open(const ServerOptions& options);
+
+  // How long stop() waits for open feeds to end before it stops serving.
+  static constexpr std::chrono::seconds kFeedDrain{2};
   ~Server();
 
   // The port bound (useful with port 0).
@@ -139,7 +142,8 @@ class Server {
 
   // Serves until stop(). Returns ok after a clean stop.
   Status run();
-  // Stops accepting, ends open feeds, and lets in-flight requests finish.
+  // Ends open feeds (waiting up to kFeedDrain for them to send their last
+  // line), stops accepting, and lets in-flight requests finish.
   void stop();
   bool stopping() const { return stopping_.load(); }
 
@@ -180,6 +184,7 @@ class Server {
   int listen_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::mutex feeds_mu_;
+  std::condition_variable feeds_cv_;  // a feed went away
   std::set<FeedWaiter*> feeds_;
   std::mutex log_mu_;
   std::mutex background_mu_;

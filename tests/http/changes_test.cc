@@ -54,6 +54,8 @@ class RawClient {
   void get(const std::string& target, const std::string& headers = "") {
     send("GET", target, headers);
   }
+  // Sends bytes as they are (part of a request, say).
+  void send_raw(const std::string& data) { REQUIRE(send_all(fd_, data)); }
 
   // Reads until `done()` holds, the connection closes or `timeout` passes;
   // returns done().
@@ -105,6 +107,15 @@ std::vector<std::string> lines_of(const std::string& body) {
   }
   return out;
 }
+
+// Joins a thread when it goes out of scope, unless joined before.
+struct JoinOnExit {
+  std::thread& thread;
+  void join() {
+    if (thread.joinable()) thread.join();
+  }
+  ~JoinOnExit() { join(); }
+};
 
 std::size_t count(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;
@@ -614,6 +625,77 @@ TEST_SUITE("http") {
     CHECK(poll.read_all(milliseconds(2000)));
     CHECK(parse(poll.body())["results"].Size() == 0);
     CHECK(quiet.read_all(milliseconds(2000)));
+  }
+
+  TEST_CASE("while SIGTERM waits for feeds to end, new connections are refused") {
+    ServerProcess s;
+    s.put("/db");
+    // ~25 MiB of documents: a feed of them with include_docs fills the
+    // socket buffers of a client that does not read, and its thread then
+    // blocks writing, so the server waits for it (Server::kFeedDrain).
+    const std::string pad(32 * 1024, 'p');
+    for (int batch = 0; batch < 8; ++batch) {
+      std::string docs = "{\"docs\":[";
+      for (int i = 0; i < 100; ++i) {
+        docs += (i ? "," : "") + std::string("{\"_id\":\"d") + std::to_string(batch * 100 + i) +
+                "\",\"pad\":\"" + pad + "\"}";
+      }
+      REQUIRE(s.post("/db/_bulk_docs", docs + "]}").status == 201);
+    }
+    auto hog = std::make_unique<RawClient>(s.port());
+    hog->get("/db/_changes?feed=continuous&include_docs=true&since=0");
+    REQUIRE(hog->read_until([&] { return hog->status() != 0; }, milliseconds(3000)));
+    std::this_thread::sleep_for(milliseconds(300));  // the feed fills the buffers
+
+    int exit_status = -2;
+    auto start = steady_clock::now();
+    std::thread stopper([&] { exit_status = s.stop(); });
+    JoinOnExit join_stopper{stopper};  // also if a REQUIRE below throws
+    std::this_thread::sleep_for(milliseconds(300));  // SIGTERM has arrived
+    // The listening socket may still take the connection, but it is closed
+    // unserved.
+    const int fd = connect_loopback(s.port());
+    if (fd >= 0) {
+      send_all(fd, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+      char buf[256];
+      pollfd p{fd, POLLIN, 0};
+      CHECK(::poll(&p, 1, 3000) == 1);
+      CHECK(::recv(fd, buf, sizeof buf, 0) <= 0);  // closed, no response
+      ::close(fd);
+    }
+    hog.reset();  // the blocked feed's write fails; the server can finish
+    join_stopper.join();
+    CHECK(exit_status == 0);
+    CHECK(ms_since(start) < 10000);
+  }
+
+  TEST_CASE("a feed asked for as SIGTERM arrives is answered whole") {
+    ServerProcess s;
+    s.put("/db");
+    write(s, "db", "a");
+    // The request is being read when the server begins to stop: it is
+    // answered after every open feed has ended and cpp-httplib has stopped,
+    // which no longer streams a response, so the feed is answered whole.
+    RawClient late(s.port());
+    late.send_raw("GET /db/_changes?feed=continuous&since=0&heartbeat=10000 HTTP/1.1\r\n"
+                  "Host: 127.0.0.1\r\n");
+    std::this_thread::sleep_for(milliseconds(200));  // the server reads the first lines
+    int exit_status = -2;
+    std::thread stopper([&] { exit_status = s.stop(); });
+    JoinOnExit join_stopper{stopper};  // also if a REQUIRE below throws
+    std::this_thread::sleep_for(milliseconds(500));  // SIGTERM has arrived and done its work
+    late.send_raw("\r\n");                         // the end of the request's headers
+    const bool whole = late.read_all(milliseconds(5000));
+    join_stopper.join();
+    CHECK(exit_status == 0);
+    CHECK(whole);
+    CHECK(late.status() == 200);
+    auto lines = lines_of(late.body());
+    CHECK(lines.size() == 2);
+    if (lines.size() == 2) {
+      CHECK(lines.front().find("\"id\":\"a\"") != std::string::npos);
+      CHECK(lines.back() == "{\"last_seq\":1,\"pending\":0}");
+    }
   }
 
   TEST_CASE("an idle keep-alive connection does not hold up SIGTERM") {
