@@ -192,6 +192,12 @@ void ConnectionServer::end_idle_waits() {
   if (stop_pipe_[1] >= 0) (void)!::write(stop_pipe_[1], "x", 1);
 }
 
+namespace {
+thread_local int serving_socket = -1;
+}  // namespace
+
+int ConnectionServer::current_socket() { return serving_socket; }
+
 bool ConnectionServer::wait_for_request(socket_t sock) const {
   pollfd p[2] = {{sock, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
   const nfds_t count = stop_pipe_[0] >= 0 ? 2 : 1;
@@ -220,6 +226,7 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
     ERR_clear_error();  // a failed handshake is the client's; the thread goes on
   }
   bool ok = false;
+  serving_socket = sock;
   // One stream for the connection's life, so that a pipelined request read
   // with the one before it is served from the buffer.
   while (stream && svr_sock_ != INVALID_SOCKET && (stream->buffered() || wait_for_request(sock))) {
@@ -227,6 +234,7 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
     ok = process_request(*stream, false, connection_closed, nullptr);
     if (!ok || connection_closed) break;
   }
+  serving_socket = -1;
   if (stream && ssl) SSL_shutdown(ssl.get());  // our close_notify; not waiting for theirs
   ERR_clear_error();
   ssl.reset();

@@ -30,6 +30,10 @@ class ConnectionServer final : public httplib::Server {
   ConnectionServer(const ConnectionServer&) = delete;
   ConnectionServer& operator=(const ConnectionServer&) = delete;
 
+  // The socket of the connection this thread is serving, or -1: for a
+  // handler whose response may outlive a shutdown's patience (a live feed).
+  static int current_socket();
+
   // Ends, at once and for good, every wait for a next request: idle
   // connections close, a connection in the middle of a request finishes it
   // and then closes, and one accepted from now on closes unserved.

@@ -412,7 +412,14 @@ void Server::stop() {
   {
     std::unique_lock<std::mutex> lock(feeds_mu_);
     for (FeedWaiter* w : feeds_) w->wake();
-    feeds_cv_.wait_for(lock, kFeedDrain, [&] { return feeds_.empty(); });
+    if (!feeds_cv_.wait_for(lock, kFeedDrain, [&] { return feeds_.empty(); })) {
+      // A feed still writing to a client that does not read would hold the
+      // shutdown for the whole write timeout. Its socket is still open: a
+      // feed leaves `feeds_` (under this lock) before its connection closes.
+      for (FeedWaiter* w : feeds_) {
+        if (w->socket >= 0) ::shutdown(w->socket, SHUT_RDWR);
+      }
+    }
   }
   http_->stop();
   // Replications end too (a one-shot POST /_replicate answers at once).

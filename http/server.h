@@ -114,6 +114,10 @@ struct ServerOptions {
 // heartbeat deadline, and by Server::stop().
 class FeedWaiter {
  public:
+  // The connection the feed answers on (ConnectionServer::current_socket()),
+  // which Server::stop() shuts down if the feed outlasts kFeedDrain.
+  int socket = -1;
+
   void wake();
   // Waits until woken or `deadline`; clears the wake flag. Returns true if
   // woken.
@@ -133,7 +137,8 @@ class Server {
   // DataDir::open.
   static Result<std::unique_ptr<Server>> open(const ServerOptions& options);
 
-  // How long stop() waits for open feeds to end before it stops serving.
+  // How long stop() waits for open feeds to end before it stops serving;
+  // the connections of feeds still open then are shut down.
   static constexpr std::chrono::seconds kFeedDrain{2};
   ~Server();
 
