@@ -363,10 +363,10 @@ Status DatabaseImpl::apply_new_doc(storage::WriteTxn& txn, TxnState* st, const P
   // The record (head, winner and tree, body) is written straight into its
   // place in the page.
   const std::string_view parts[] = {head, n.record_winner(), p.doc.body};
+  std::size_t size = 0;
+  for (std::string_view part : parts) size += part.size();
   char* space = nullptr;
-  if (Status s = txn.reserve_if_absent(dbi_.docs, p.doc.id,
-                                       head.size() + parts[1].size() + parts[2].size(), &space,
-                                       applied);
+  if (Status s = txn.reserve_if_absent(dbi_.docs, p.doc.id, size, &space, applied);
       !s.is_ok() || !*applied) {
     return s;
   }

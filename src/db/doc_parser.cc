@@ -536,7 +536,6 @@ bool stack_allows_recursion() {
 // announces before it checks any, so a text cut inside a 4-byte sequence
 // makes it read 3 bytes from the cut on, past a single terminator.
 constexpr std::size_t kNulPadding = 4;
-constexpr std::size_t kSimdSlack = 32;
 
 // True if every byte of `text` is below 0x80.
 bool is_ascii(std::string_view text) {
@@ -553,10 +552,7 @@ bool is_ascii(std::string_view text) {
 
 Status run_pass(std::string_view json, bool ascii, bool recursive, DocHandler& handler,
                 std::string& scratch) {
-  // Room past the NULs for RapidJSON's SIMD scans, which load whole aligned
-  // 16-byte blocks, should they be turned on (see meson.build for why they
-  // are off).
-  scratch.reserve(json.size() + kNulPadding + kSimdSlack);
+  scratch.reserve(json.size() + kNulPadding);  // one allocation for both
   scratch.assign(json);
   scratch.append(kNulPadding, '\0');
   rapidjson::InsituStringStream stream(scratch.data());
