@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -166,6 +167,10 @@ class WriteTxn {
   // map is full (write() then grows it and runs the function again), io_error.
   // In a DupSort Dbi, putting a key/value pair that is already there is ok.
   Status put(Dbi dbi, std::string_view key, std::string_view value, bool append = false);
+  // put() of the value made of `parts` one after the other, written in
+  // place (MDB_RESERVE), not first assembled. REQUIRES: not a DupSort Dbi.
+  Status put_parts(Dbi dbi, std::string_view key, std::initializer_list<std::string_view> parts,
+                   bool append = false);
   // Puts a `key` the caller knows is absent. When it sorts after every key
   // in `dbi` it is appended: LMDB then starts a new page with it when the
   // last one is full, instead of splitting that page in half, so keys put

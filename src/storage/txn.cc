@@ -184,6 +184,22 @@ Status WriteTxn::put(Dbi dbi, std::string_view key, std::string_view value, bool
   return check(rc, "mdb_put");
 }
 
+Status WriteTxn::put_parts(Dbi dbi, std::string_view key,
+                           std::initializer_list<std::string_view> parts, bool append) {
+  MDB_val k = to_val(key);
+  MDB_val v{0, nullptr};
+  for (std::string_view part : parts) v.mv_size += part.size();
+  const int rc = mdb_put(txn_of(txn_), dbi.handle, &k, &v, MDB_RESERVE | (append ? MDB_APPEND : 0));
+  if (rc != 0) return check(rc, "mdb_put");
+  char* out = static_cast<char*>(v.mv_data);
+  for (std::string_view part : parts) {
+    if (part.empty()) continue;
+    std::memcpy(out, part.data(), part.size());
+    out += part.size();
+  }
+  return Status();
+}
+
 Status WriteTxn::put_new(Dbi dbi, std::string_view key, std::string_view value) {
   MDB_val k = to_val(key);
   MDB_val v = to_val(value);

@@ -684,6 +684,28 @@ TEST_SUITE("storage") {
     CHECK(count(*env, dbi) == 4);
   }
 
+  TEST_CASE("put_parts stores its parts one after the other, appended or not") {
+    TempDir dir;
+    auto env = must_open(dir.file("db"), fast_options());
+    Dbi dbi = must_dbi(*env, "by_seq");
+    const std::string big(5000, 'b');  // an overflow page
+    REQUIRE(env->write([&](WriteTxn& txn) {
+                 if (Status s = txn.put_parts(dbi, key_of(1), {"head", "", "-body"}, true); !s) return s;
+                 if (Status s = txn.put_parts(dbi, key_of(3), {"x", big}, true); !s) return s;
+                 if (Status s = txn.put_parts(dbi, key_of(2), {}, false); !s) return s;
+                 // Overwrites the value of a present key.
+                 return txn.put_parts(dbi, key_of(1), {"new", "er"}, false);
+               }).is_ok());
+    CHECK(read(*env, dbi, key_of(1)) == "newer");
+    CHECK(read(*env, dbi, key_of(2)) == "");
+    CHECK(read(*env, dbi, key_of(3)) == "x" + big);
+    // An append out of order is refused and changes nothing.
+    Status s = env->write([&](WriteTxn& txn) { return txn.put_parts(dbi, key_of(2), {"no"}, true); });
+    CHECK_FALSE(s.is_ok());
+    CHECK(read(*env, dbi, key_of(2)) == "");
+    CHECK(env->write_error().is_ok());
+  }
+
   TEST_CASE("a key LMDB cannot store is a bad request, not a crash") {
     TempDir dir;
     auto env = must_open(dir.file("db"));
