@@ -5,6 +5,7 @@
 // many by_seq entries fall in each block of 1024 sequences, so `pending` is
 // counted from block totals instead of walking the rest of the feed.
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 #include "db/database_impl.h"
@@ -25,6 +26,9 @@ struct RowSource {
   std::string id;
   bool deleted = false;
   RevId winner;
+  // The winner's body, when the feed's entry holds it (it points into the
+  // snapshot, which outlives the rows).
+  std::optional<std::string_view> body;
 };
 
 }  // namespace
@@ -84,6 +88,7 @@ Result<ChangesResult> DatabaseImpl::changes(const ChangesOptions& o) {
       src.id = std::string(rec.id);
       src.deleted = rec.deleted;
       src.winner = std::move(rec.winner);
+      if (rec.has_body) src.body = rec.body;
       sources.push_back(std::move(src));
     }
     if (!cursor->status().is_ok()) return cursor->status();
@@ -110,7 +115,7 @@ Result<ChangesResult> DatabaseImpl::changes(const ChangesOptions& o) {
     // the whole feed.
     auto add = [&](std::string_view id, const DocRecord& rec) {
       if (!o.descending && rec.seq <= since) return;
-      sources.push_back({rec.seq, std::string(id), rec.deleted, rec.winner});
+      sources.push_back({rec.seq, std::string(id), rec.deleted, rec.winner, std::nullopt});
     };
     if (o.filter == ChangesFilter::kDocIds) {
       std::unordered_set<std::string_view> seen;
@@ -160,8 +165,12 @@ Result<ChangesResult> DatabaseImpl::changes(const ChangesOptions& o) {
     ChangeRow row;
     row.seq = src.seq;
     row.deleted = src.deleted;
-    if (o.style == ChangesStyle::kAllDocs || o.include_docs) {
-      auto doc = StoredDoc::load(*txn, dbi_.docs, src.id);
+    if (o.include_docs && src.body && o.style == ChangesStyle::kMainOnly && !o.conflicts) {
+      // All the row needs was in the feed's entry.
+      row.doc = Document{src.id, src.winner.str(), src.deleted, std::string(*src.body), {}, {}, {},
+                         {}, {}};
+    } else if (o.style == ChangesStyle::kAllDocs || o.include_docs) {
+      auto doc = StoredDoc::load(*txn, dbi_.docs, dbi_.by_seq, src.id);
       if (!doc.is_ok()) return doc.status();
       if (!doc->found()) return Status::corruption("changes feed names a missing document");
       if (o.style == ChangesStyle::kAllDocs) {

@@ -106,8 +106,8 @@ class DatabaseImpl final : public Database,
     // adds the update sequence and the body. The writer falls back to the
     // general path when the id exists.
     struct NewDoc {
-      // In one buffer: the docs record between its head and the body
-      // (winner, tree), then the by_seq value.
+      // In one buffer: the docs record after its head (winner, tree), then
+      // the by_seq entry up to the body.
       std::string bytes;
       std::size_t seq_at = 0;
       std::string_view record_winner() const { return std::string_view(bytes).substr(0, seq_at); }
@@ -137,9 +137,10 @@ class DatabaseImpl final : public Database,
   Result<std::vector<DocResult>> write_docs(std::vector<PreparedDoc> docs, bool new_edits);
   static std::vector<DocResult> take_results(DocsOp& op);
   Status apply_new_doc(storage::WriteTxn& txn, TxnState* st, const PreparedDoc& p, bool* applied);
-  // A document's by_seq entry at `seq`, with the counts that go with it.
+  // A document's by_seq entry at `seq` (`seq_record` then the winner's
+  // body), with the counts that go with it.
   Status add_to_feed(storage::WriteTxn& txn, TxnState* st, std::uint64_t seq, bool deleted,
-                     std::string_view seq_record);
+                     std::string_view seq_record, std::string_view body = {});
   Status run_group(const WriteQueue::Source& next);
   Status load_state(storage::WriteTxn& txn, TxnState* st);
   Status save_state(storage::WriteTxn& txn, TxnState* st);

@@ -22,7 +22,11 @@ const char kDeleted[] = "deleted";
 Result<std::optional<std::string>> read_body(const storage::ReadTxn& txn, storage::Dbi bodies,
                                              const StoredDoc& doc, std::string_view id,
                                              const RevId& rev) {
-  if (rev == doc.record().winner) return std::optional<std::string>(doc.record().body);
+  if (rev == doc.record().winner) {
+    auto body = doc.body();
+    if (!body.is_ok()) return body.status();
+    return std::optional<std::string>(std::string(*body));
+  }
   std::string key;
   encode_body_key(id, rev, &key);
   auto bytes = txn.get(bodies, key);
@@ -70,7 +74,9 @@ Result<Document> DatabaseImpl::winner_document(StoredDoc& doc, std::string_view 
   d.id = std::string(id);
   d.rev = doc.record().winner.str();
   d.deleted = doc.record().deleted;
-  d.body = std::string(doc.record().body);
+  auto body = doc.body();
+  if (!body.is_ok()) return body.status();
+  d.body = std::string(*body);
   if (o.revs || o.revs_info || o.conflicts || o.deleted_conflicts) {
     auto tree = doc.tree();
     if (!tree.is_ok()) return tree.status();
@@ -116,7 +122,7 @@ Result<Document> DatabaseImpl::get(std::string_view id, const GetOptions& option
   if (!txn.is_ok()) return txn.status();
   if (is_local_id(id)) return get_local(*txn, id);
 
-  auto doc = StoredDoc::load(*txn, dbi_.docs, id);
+  auto doc = StoredDoc::load(*txn, dbi_.docs, dbi_.by_seq, id);
   if (!doc.is_ok()) return doc.status();
   if (!doc->found()) return Status::not_found(kMissing);
 
@@ -151,7 +157,7 @@ Result<std::vector<OpenRev>> DatabaseImpl::open_revs(std::string_view id,
   }
   auto txn = env_->begin_read();
   if (!txn.is_ok()) return txn.status();
-  auto doc = StoredDoc::load(*txn, dbi_.docs, id);
+  auto doc = StoredDoc::load(*txn, dbi_.docs, dbi_.by_seq, id);
   if (!doc.is_ok()) return doc.status();
 
   std::vector<OpenRev> out;
@@ -224,11 +230,15 @@ Result<std::vector<RevsDiffEntry>> DatabaseImpl::revs_diff(
   for (std::size_t i = 0; i < request.size(); ++i) {
     RevTree::Diff diff;
     // An id that cannot exist has every revision missing.
-    auto doc = validate_doc_id(request[i].id).is_ok()
-                   ? StoredDoc::load(*txn, dbi_.docs, request[i].id)
-                   : Result<StoredDoc>(StoredDoc());
-    if (!doc.is_ok()) return doc.status();
-    if (doc->found()) {
+    bool found = false;
+    std::optional<StoredDoc> doc;
+    if (validate_doc_id(request[i].id).is_ok()) {
+      auto loaded = StoredDoc::load(*txn, dbi_.docs, dbi_.by_seq, request[i].id);
+      if (!loaded.is_ok()) return loaded.status();
+      found = loaded->found();
+      doc.emplace(std::move(loaded.value()));
+    }
+    if (found) {
       auto tree = doc->tree();
       if (!tree.is_ok()) return tree.status();
       diff = (*tree)->revs_diff(parsed[i]);
@@ -281,7 +291,7 @@ Result<AllDocsResult> DatabaseImpl::all_docs(const AllDocsOptions& o) {
     row.rev = rec.winner.str();
     row.deleted = rec.deleted;
     if (o.include_docs && !row.deleted) {
-      StoredDoc doc = StoredDoc::of(rec);
+      StoredDoc doc = StoredDoc::of(*txn, dbi_.by_seq, rec);
       auto d = winner_document(doc, id, doc_opts);
       if (!d.is_ok()) return d.status();
       row.doc = std::move(d.value());

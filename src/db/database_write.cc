@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "db/database_impl.h"
+#include "db/stored_doc.h"
 #include "db/meta.h"
 #include "db/names.h"
 
@@ -360,30 +361,30 @@ Status DatabaseImpl::apply_new_doc(storage::WriteTxn& txn, TxnState* st, const P
   std::string& head = st->value;
   head.clear();
   encode_doc_record_head(seq, deleted, &head);
-  // The record (head, winner and tree, body) is written straight into its
-  // place in the page.
-  const std::string_view parts[] = {head, n.record_winner(), p.doc.body};
-  std::size_t size = 0;
-  for (std::string_view part : parts) size += part.size();
+  // The record (head, winner and tree) is written straight into its place
+  // in the page; the body goes with the by_seq entry.
+  const std::string_view winner = n.record_winner();
   char* space = nullptr;
-  if (Status s = txn.reserve_if_absent(dbi_.docs, p.doc.id, size, &space, applied);
+  if (Status s = txn.reserve_if_absent(dbi_.docs, p.doc.id, head.size() + winner.size(), &space,
+                                       applied);
       !s.is_ok() || !*applied) {
     return s;
   }
-  for (std::string_view part : parts) {
-    if (part.empty()) continue;
-    std::memcpy(space, part.data(), part.size());
-    space += part.size();
-  }
+  std::memcpy(space, head.data(), head.size());
+  std::memcpy(space + head.size(), winner.data(), winner.size());
   st->update_seq = seq;
-  if (Status s = add_to_feed(txn, st, seq, deleted, n.seq_record()); !s.is_ok()) return s;
+  if (Status s = add_to_feed(txn, st, seq, deleted, n.seq_record(), p.doc.body); !s.is_ok()) {
+    return s;
+  }
   st->external_size += p.doc.body.size();
   return Status::ok();
 }
 
 Status DatabaseImpl::add_to_feed(storage::WriteTxn& txn, TxnState* st, std::uint64_t seq,
-                                 bool deleted, std::string_view seq_record) {
-  if (Status s = txn.put(dbi_.by_seq, seq_key(seq), seq_record, /*append=*/true); !s.is_ok()) {
+                                 bool deleted, std::string_view seq_record,
+                                 std::string_view body) {
+  if (Status s = txn.put_parts(dbi_.by_seq, seq_key(seq), {seq_record, body}, /*append=*/true);
+      !s.is_ok()) {
     return s;
   }
   st->block_deltas[seq_block(seq)]++;
@@ -420,9 +421,9 @@ Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const Prepa
       existed = true;
     }
   }
-  // `old.body` and `old.tree` point into the map: valid until this
-  // transaction's next write, so everything below reads them before writing
-  // anything.
+  // `old.tree` points into the map: valid until this transaction's next
+  // write, so everything below reads it (and the old winner's body) before
+  // writing anything.
 
   RevId new_rev;
   bool store_body = true;
@@ -485,36 +486,45 @@ Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const Prepa
   bool winner_changed = !existed || winner.rev != old.winner;
   std::uint64_t seq = ++st->update_seq;
 
-  // Where bodies go: the winner's in its docs record, every other stored
+  std::string_view old_body;
+  if (existed) {
+    auto body = winner_body(txn, dbi_.by_seq, old);
+    if (!body.is_ok()) return body.status();
+    old_body = *body;
+  }
+
+  // Where bodies go: the winner's in its by_seq entry, every other stored
   // body in `bodies`. Build every value before the first write.
   std::string& record = st->value;
   record.clear();
   encode_doc_record_header(seq, deleted_now, winner.rev, st->tree, &record);
-  const std::size_t header_size = record.size();
-  std::size_t old_winner_size = existed ? old.body.size() : 0;
+  std::string& entry = st->scratch;  // the by_seq entry, with the winner's body
+  encode_seq_record(deleted_now, winner.rev, d.id, &entry);
+  const std::size_t entry_head_size = entry.size();
   std::string old_winner_body;
   bool move_old_winner = false;
   bool take_winner_from_bodies = false;
   if (winner.rev == new_rev && store_body) {
-    record.append(d.body);
+    entry.append(d.body);
   } else if (!winner_changed) {
-    record.append(old.body);
+    entry.append(old_body);
   } else {
     take_winner_from_bodies = true;  // a revision already stored becomes the winner
   }
   if (existed && winner_changed && tree.contains(old.winner)) {
-    old_winner_body.assign(old.body);
+    old_winner_body.assign(old_body);
     move_old_winner = true;
   }
+  const std::size_t old_winner_size = old_body.size();
   if (take_winner_from_bodies) {
     encode_body_key(d.id, winner.rev, &st->key);
     auto body = txn.get(dbi_.bodies, st->key);
     if (!body.is_ok()) return body.status();
-    if (body->has_value()) record.append(**body);  // copied before any write
-    else record.append("{}");  // only if the store was damaged; keep the doc readable
+    if (body->has_value()) entry.append(**body);  // copied before any write
+    else entry.append("{}");  // only if the store was damaged; keep the doc readable
     if (Status s = txn.del(dbi_.bodies, st->key); !s.is_ok()) return s;
   }
-  const std::size_t new_winner_size = record.size() - header_size;
+  const std::size_t new_winner_size = entry.size() - entry_head_size;
 
   // Now write.
   if (move_old_winner) {
@@ -539,8 +549,9 @@ Status DatabaseImpl::apply_doc(storage::WriteTxn& txn, TxnState* st, const Prepa
     st->block_deltas[seq_block(old.seq)]--;
     (old.deleted ? st->doc_del_count : st->doc_count)--;
   }
-  encode_seq_record(deleted_now, winner.rev, d.id, &st->scratch);
-  if (Status s = add_to_feed(txn, st, seq, deleted_now, st->scratch); !s.is_ok()) return s;
+  if (Status s = add_to_feed(txn, st, seq, deleted_now, std::string_view(entry)); !s.is_ok()) {
+    return s;
+  }
   // sizes.external: the bytes of the winning bodies.
   st->external_size += new_winner_size;
   st->external_size -= std::min<std::uint64_t>(old_winner_size, st->external_size);

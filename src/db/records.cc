@@ -4,6 +4,10 @@ namespace divan::db {
 namespace {
 
 constexpr std::uint8_t kDeletedFlag = 1;
+// docs: the winner's body is in the document's by_seq entry, not here.
+// by_seq: the entry holds the winner's body (after a length-prefixed id).
+// Records without it are of the first layout, which stays readable.
+constexpr std::uint8_t kBodyInSeqFlag = 2;
 
 Status corrupt(const char* what) { return Status::corruption(std::string("bad stored ") + what); }
 
@@ -88,7 +92,7 @@ bool decode_seq_block_key(std::string_view key, std::uint64_t* block) {
 bool decode_seq_key(std::string_view key, std::uint64_t* seq) { return decode_u64(key, seq); }
 
 void encode_doc_record_head(std::uint64_t seq, bool deleted, std::string* out) {
-  out->push_back(static_cast<char>(deleted ? kDeletedFlag : 0));
+  out->push_back(static_cast<char>((deleted ? kDeletedFlag : 0) | kBodyInSeqFlag));
   put_varint(out, seq);
 }
 
@@ -106,7 +110,13 @@ void encode_doc_record_winner(const rev::RevId& winner, std::string_view tree, s
 
 void encode_doc_record(const DocRecord& r, std::string* out) {
   out->clear();
-  encode_doc_record_header(r.seq, r.deleted, r.winner, r.tree, out);
+  if (r.body_in_seq) {
+    encode_doc_record_header(r.seq, r.deleted, r.winner, r.tree, out);
+    return;
+  }
+  out->push_back(static_cast<char>(r.deleted ? kDeletedFlag : 0));
+  put_varint(out, r.seq);
+  encode_doc_record_winner(r.winner, r.tree, out);
   out->append(r.body);
 }
 
@@ -114,8 +124,9 @@ Status decode_doc_record(std::string_view bytes, DocRecord* r) {
   if (bytes.empty()) return corrupt("document record");
   auto flags = static_cast<std::uint8_t>(bytes.front());
   bytes.remove_prefix(1);
-  if ((flags & ~kDeletedFlag) != 0) return corrupt("document record flags");
+  if ((flags & ~(kDeletedFlag | kBodyInSeqFlag)) != 0) return corrupt("document record flags");
   r->deleted = flags & kDeletedFlag;
+  r->body_in_seq = flags & kBodyInSeqFlag;
   std::uint64_t tree_size = 0;
   if (!get_varint(&bytes, &r->seq) || !get_rev(&bytes, &r->winner) ||
       !get_varint(&bytes, &tree_size) || tree_size > bytes.size()) {
@@ -123,14 +134,16 @@ Status decode_doc_record(std::string_view bytes, DocRecord* r) {
   }
   r->tree = bytes.substr(0, tree_size);
   r->body = bytes.substr(tree_size);
+  if (r->body_in_seq && !r->body.empty()) return corrupt("document record");
   return Status::ok();
 }
 
 void encode_seq_record(bool deleted, const rev::RevId& winner, std::string_view id,
                        std::string* out) {
   out->clear();
-  out->push_back(static_cast<char>(deleted ? kDeletedFlag : 0));
+  out->push_back(static_cast<char>((deleted ? kDeletedFlag : 0) | kBodyInSeqFlag));
   put_rev(out, winner);
+  put_varint(out, id.size());
   out->append(id);
 }
 
@@ -138,10 +151,22 @@ Status decode_seq_record(std::string_view bytes, SeqRecord* r) {
   if (bytes.empty()) return corrupt("sequence record");
   auto flags = static_cast<std::uint8_t>(bytes.front());
   bytes.remove_prefix(1);
-  if ((flags & ~kDeletedFlag) != 0) return corrupt("sequence record flags");
+  if ((flags & ~(kDeletedFlag | kBodyInSeqFlag)) != 0) return corrupt("sequence record flags");
   r->deleted = flags & kDeletedFlag;
-  if (!get_rev(&bytes, &r->winner) || bytes.empty()) return corrupt("sequence record");
-  r->id = bytes;
+  r->has_body = flags & kBodyInSeqFlag;
+  if (!get_rev(&bytes, &r->winner)) return corrupt("sequence record");
+  if (!r->has_body) {  // the first layout: the id is the rest
+    if (bytes.empty()) return corrupt("sequence record");
+    r->id = bytes;
+    r->body = {};
+    return Status::ok();
+  }
+  std::uint64_t id_size = 0;
+  if (!get_varint(&bytes, &id_size) || id_size == 0 || id_size > bytes.size()) {
+    return corrupt("sequence record");
+  }
+  r->id = bytes.substr(0, id_size);
+  r->body = bytes.substr(id_size);
   return Status::ok();
 }
 

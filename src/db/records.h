@@ -49,18 +49,22 @@ bool decode_u64(std::string_view bytes, std::uint64_t* v);
 
 // ---- docs ----
 // One record per document holds its tree too: a write dirties one B-tree
-// leaf per document instead of two (docs/storage.md), and the winner is
-// still read without decoding the tree, which sits before the body.
+// leaf per document instead of two (docs/storage.md). The winner's body is
+// kept in the document's by_seq entry, which is appended at the end of its
+// tree and so fills whole pages, while ids land anywhere in `docs`
+// (docs/storage.md). Records of the first layout, which held the body at
+// their end, stay readable: `body_in_seq` tells which a record is.
 struct DocRecord {
   std::uint64_t seq = 0;
   bool deleted = false;      // every leaf is deleted
+  bool body_in_seq = true;   // false: the body is `body` (the first layout)
   rev::RevId winner;
   std::string_view tree;     // RevTree::encode() bytes; points into the decoded bytes
-  std::string_view body;     // the winner's body; points into the decoded bytes
+  std::string_view body;     // the first layout's body; points into the decoded bytes
 };
+// Writes `r` in its own layout (compaction keeps a record's layout).
 void encode_doc_record(const DocRecord& r, std::string* out);
-// Everything but the body, written before it (so a caller can append the
-// body without copying it twice).
+// A record of the current layout (the body goes to by_seq).
 void encode_doc_record_header(std::uint64_t seq, bool deleted, const rev::RevId& winner,
                               std::string_view tree, std::string* out);
 // The header in two parts, for a writer that learns the sequence last: the
@@ -74,9 +78,12 @@ Status decode_doc_record(std::string_view bytes, DocRecord* r);
 // ---- by_seq ----
 struct SeqRecord {
   bool deleted = false;
+  bool has_body = true;  // false: an entry of the first layout, without the body
   rev::RevId winner;
-  std::string_view id;  // points into the decoded bytes
+  std::string_view id;    // points into the decoded bytes
+  std::string_view body;  // the winner's body; points into the decoded bytes
 };
+// The entry up to the body, which the caller appends.
 void encode_seq_record(bool deleted, const rev::RevId& winner, std::string_view id,
                        std::string* out);
 Status decode_seq_record(std::string_view bytes, SeqRecord* r);
