@@ -2,7 +2,8 @@
 // winner), and, loaded on demand, the winner's body and the revision tree.
 //
 // REQUIRES: a StoredDoc is used only while the transaction it was loaded in
-// is open (what it returns points into that snapshot).
+// is open and where it was (it keeps the transaction's address, and what it
+// returns points into that snapshot).
 #ifndef DIVAN_DB_STORED_DOC_H_
 #define DIVAN_DB_STORED_DOC_H_
 
