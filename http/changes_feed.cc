@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <charconv>
 
-#include "http/connection_server.h"
 #include "http/system_docs.h"
 
 namespace divan::http {
@@ -208,7 +207,6 @@ Status ChangesFeed::start() {
     // Subscribe before the first read: a change committed after that read
     // then either shows in update_seq() or wakes the waiter.
     subscription_ = db_->subscribe([w = &waiter_](std::uint64_t) { w->wake(); });
-    waiter_.socket = ConnectionServer::current_socket();
     server_.add_feed(&waiter_);
     registered_ = true;
   }

@@ -192,11 +192,15 @@ void ConnectionServer::end_idle_waits() {
   if (stop_pipe_[1] >= 0) (void)!::write(stop_pipe_[1], "x", 1);
 }
 
-namespace {
-thread_local int serving_socket = -1;
-}  // namespace
+bool ConnectionServer::wait_until_idle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(open_mu_);
+  return open_cv_.wait_until(lock, deadline, [&] { return open_.empty(); });
+}
 
-int ConnectionServer::current_socket() { return serving_socket; }
+void ConnectionServer::cut_open_connections() {
+  std::lock_guard<std::mutex> lock(open_mu_);
+  for (int sock : open_) ::shutdown(sock, SHUT_RDWR);
+}
 
 bool ConnectionServer::wait_for_request(socket_t sock) const {
   pollfd p[2] = {{sock, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
@@ -207,6 +211,10 @@ bool ConnectionServer::wait_for_request(socket_t sock) const {
 }
 
 bool ConnectionServer::process_and_close_socket(socket_t sock) {
+  {
+    std::lock_guard<std::mutex> lock(open_mu_);
+    open_.insert(sock);
+  }
   const int read_ms = to_ms(read_timeout_sec_, read_timeout_usec_);
   const int write_ms = to_ms(write_timeout_sec_, write_timeout_usec_);
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(nullptr, SSL_free);
@@ -226,7 +234,6 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
     ERR_clear_error();  // a failed handshake is the client's; the thread goes on
   }
   bool ok = false;
-  serving_socket = sock;
   // One stream for the connection's life, so that a pipelined request read
   // with the one before it is served from the buffer.
   while (stream && svr_sock_ != INVALID_SOCKET && (stream->buffered() || wait_for_request(sock))) {
@@ -234,11 +241,15 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
     ok = process_request(*stream, false, connection_closed, nullptr);
     if (!ok || connection_closed) break;
   }
-  serving_socket = -1;
   if (stream && ssl) SSL_shutdown(ssl.get());  // our close_notify; not waiting for theirs
   ERR_clear_error();
   ssl.reset();
   ::shutdown(sock, SHUT_RDWR);
+  {
+    std::lock_guard<std::mutex> lock(open_mu_);
+    open_.erase(sock);
+  }
+  open_cv_.notify_all();
   ::close(sock);
   return ok;
 }

@@ -19,6 +19,11 @@
 #include <httplib.h>
 #include <openssl/ssl.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <unordered_set>
+
 namespace divan::http {
 
 class ConnectionServer final : public httplib::Server {
@@ -30,14 +35,20 @@ class ConnectionServer final : public httplib::Server {
   ConnectionServer(const ConnectionServer&) = delete;
   ConnectionServer& operator=(const ConnectionServer&) = delete;
 
-  // The socket of the connection this thread is serving, or -1: for a
-  // handler whose response may outlive a shutdown's patience (a live feed).
-  static int current_socket();
-
   // Ends, at once and for good, every wait for a next request: idle
   // connections close, a connection in the middle of a request finishes it
   // and then closes, and one accepted from now on closes unserved.
   void end_idle_waits();
+
+  // Waits until no connection is being served, or until `deadline`;
+  // returns whether none is.
+  bool wait_until_idle(std::chrono::steady_clock::time_point deadline);
+
+  // Shuts down (SHUT_RDWR) the socket of every connection still being
+  // served, so that their reads and writes fail at once and their threads
+  // end: stop() then need not wait out a client that does not read its
+  // response, or sends its request slowly, for the read or write timeout.
+  void cut_open_connections();
 
  private:
   bool process_and_close_socket(socket_t sock) override;
@@ -46,6 +57,12 @@ class ConnectionServer final : public httplib::Server {
   bool wait_for_request(socket_t sock) const;
   SSL_CTX* tls_ = nullptr;
   int stop_pipe_[2] = {-1, -1};  // written once by end_idle_waits(), never read
+  // The sockets of the connections being served. A socket leaves the set
+  // (under the lock) before it is closed, so cut_open_connections() never
+  // touches a closed or reused descriptor.
+  std::mutex open_mu_;
+  std::condition_variable open_cv_;  // a connection left `open_`
+  std::unordered_set<int> open_;
 };
 
 }  // namespace divan::http

@@ -403,6 +403,11 @@ void Server::stop() {
   // No next request on any connection, new or kept alive: each closes
   // once its request in flight is answered.
   http_->end_idle_waits();
+  const auto deadline = std::chrono::steady_clock::now() + kDrain;
+  // Replications end (continuous ones start again with the server, from
+  // _replicator); a one-shot POST /_replicate in flight then answers at
+  // once instead of holding its connection until its job is done.
+  for (const auto& job : scheduler_->jobs()) (void)scheduler_->cancel(job.id);
   // Live feeds end before cpp-httplib stops: once stopped, it no longer
   // calls a streamed response's provider, so a feed whose headers had just
   // gone out would be cut off without its last line. (A feed that ends
@@ -412,18 +417,13 @@ void Server::stop() {
   {
     std::unique_lock<std::mutex> lock(feeds_mu_);
     for (FeedWaiter* w : feeds_) w->wake();
-    if (!feeds_cv_.wait_for(lock, kFeedDrain, [&] { return feeds_.empty(); })) {
-      // A feed still writing to a client that does not read would hold the
-      // shutdown for the whole write timeout. Its socket is still open: a
-      // feed leaves `feeds_` (under this lock) before its connection closes.
-      for (FeedWaiter* w : feeds_) {
-        if (w->socket >= 0) ::shutdown(w->socket, SHUT_RDWR);
-      }
-    }
+    feeds_cv_.wait_until(lock, deadline, [&] { return feeds_.empty(); });
   }
+  // A response to a client that does not read it (a feed's included), or
+  // a request sent slowly, would hold the shutdown for the whole write or
+  // read timeout (60 s): what is still open at the deadline is cut off.
+  if (!http_->wait_until_idle(deadline)) http_->cut_open_connections();
   http_->stop();
-  // Replications end too (a one-shot POST /_replicate answers at once).
-  for (const auto& job : scheduler_->jobs()) (void)scheduler_->cancel(job.id);
 }
 
 void Server::spawn(std::function<void()> fn) {

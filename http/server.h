@@ -114,10 +114,6 @@ struct ServerOptions {
 // heartbeat deadline, and by Server::stop().
 class FeedWaiter {
  public:
-  // The connection the feed answers on (ConnectionServer::current_socket()),
-  // which Server::stop() shuts down if the feed outlasts kFeedDrain.
-  int socket = -1;
-
   void wake();
   // Waits until woken or `deadline`; clears the wake flag. Returns true if
   // woken.
@@ -137,9 +133,9 @@ class Server {
   // DataDir::open.
   static Result<std::unique_ptr<Server>> open(const ServerOptions& options);
 
-  // How long stop() waits for open feeds to end before it stops serving;
-  // the connections of feeds still open then are shut down.
-  static constexpr std::chrono::seconds kFeedDrain{2};
+  // How long stop() waits for open feeds to end and requests in flight to
+  // be answered; the connections still open then are shut down.
+  static constexpr std::chrono::seconds kDrain{2};
   ~Server();
 
   // The port bound (useful with port 0).
@@ -147,8 +143,9 @@ class Server {
 
   // Serves until stop(). Returns ok after a clean stop.
   Status run();
-  // Ends open feeds (waiting up to kFeedDrain for them to send their last
-  // line), stops accepting, and lets in-flight requests finish.
+  // Ends open feeds, lets in-flight requests finish, and stops accepting;
+  // connections still open after kDrain (a client that does not read its
+  // response, or sends its request slowly) are cut off.
   void stop();
   bool stopping() const { return stopping_.load(); }
 

@@ -632,7 +632,7 @@ TEST_SUITE("http") {
     s.put("/db");
     // ~25 MiB of documents: a feed of them with include_docs fills the
     // socket buffers of a client that does not read, and its thread then
-    // blocks writing, so the server waits for it (Server::kFeedDrain).
+    // blocks writing, so the server waits for it (Server::kDrain).
     const std::string pad(32 * 1024, 'p');
     for (int batch = 0; batch < 8; ++batch) {
       std::string docs = "{\"docs\":[";
@@ -663,13 +663,55 @@ TEST_SUITE("http") {
       CHECK(::recv(fd, buf, sizeof buf, 0) <= 0);  // closed, no response
       ::close(fd);
     }
-    // The client still does not read: after Server::kFeedDrain the server
+    // The client still does not read: after Server::kDrain the server
     // shuts its connection down rather than wait out the write timeout.
     join_stopper.join();
     CHECK(exit_status == 0);
     CHECK(ms_since(start) < 8000);
     CHECK_FALSE(hog->read_all(milliseconds(3000)));  // cut off, not ended
     CHECK(hog->eof());
+  }
+
+  TEST_CASE("SIGTERM cuts off a plain response its client does not read, after the drain") {
+    ServerProcess s;
+    s.put("/db");
+    // ~25 MiB of documents, as above: _all_docs with include_docs fills the
+    // socket buffers of a client that does not read, and the handler's
+    // thread blocks writing (for up to the 60 s write timeout).
+    const std::string pad(32 * 1024, 'p');
+    for (int batch = 0; batch < 8; ++batch) {
+      std::string docs = "{\"docs\":[";
+      for (int i = 0; i < 100; ++i) {
+        docs += (i ? "," : "") + std::string("{\"_id\":\"d") + std::to_string(batch * 100 + i) +
+                "\",\"pad\":\"" + pad + "\"}";
+      }
+      REQUIRE(s.post("/db/_bulk_docs", docs + "]}").status == 201);
+    }
+    RawClient hog(s.port());
+    hog.get("/db/_all_docs?include_docs=true");
+    REQUIRE(hog.read_until([&] { return hog.status() != 0; }, milliseconds(5000)));
+    CHECK(hog.status() == 200);
+    std::this_thread::sleep_for(milliseconds(300));  // the response fills the buffers
+    auto start = steady_clock::now();
+    CHECK(s.stop() == 0);
+    const long long took = ms_since(start);
+    CHECK(took >= 1500);  // it had its time (Server::kDrain)...
+    CHECK(took < 8000);   // ...and was then cut off
+    CHECK_FALSE(hog.read_all(milliseconds(3000)));
+    CHECK(hog.eof());
+  }
+
+  TEST_CASE("a request sent slowly does not hold up SIGTERM") {
+    ServerProcess s;
+    RawClient slow(s.port());
+    slow.send_raw("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");  // the headers never end
+    std::this_thread::sleep_for(milliseconds(200));          // the server is reading them
+    auto start = steady_clock::now();
+    CHECK(s.stop() == 0);
+    CHECK(ms_since(start) < 6000);  // not the 60 s read timeout
+    CHECK_FALSE(slow.read_all(milliseconds(2000)));
+    CHECK(slow.eof());
+    CHECK(slow.status() == 0);  // no answer to a request never finished
   }
 
   TEST_CASE("a feed asked for as SIGTERM arrives is answered whole") {

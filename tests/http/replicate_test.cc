@@ -9,6 +9,7 @@
 
 #include "divan/data_dir.h"
 #include "http_side.h"
+#include "raw_http.h"
 
 using namespace divan;
 using namespace divan::testing;
@@ -204,6 +205,42 @@ TEST_SUITE("http") {
     // Cancelling by the same body works too.
     REQUIRE(one.post("/_replicate", cbody).status == 202);
     CHECK(one.post("/_replicate", cbody.substr(0, cbody.size() - 1) + R"(,"cancel":true})").status == 200);
+  }
+
+  TEST_CASE("SIGTERM ends a one-shot POST /_replicate still waiting for its source") {
+    // A source that takes connections (the kernel completes them) and never
+    // answers: the job waits on it for the peer's 60 s request timeout.
+    const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(silent >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(silent, 16) == 0);
+    REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    const std::string source = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/db";
+
+    ServerProcess s;
+    const int fd = connect_loopback(s.port());
+    REQUIRE(fd >= 0);
+    const std::string body = R"({"source":")" + source + R"(","target":"dst","create_target":true})";
+    REQUIRE(send_all(fd, "POST /_replicate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Content-Type: application/json\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n" + body));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the job waits for its source
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(s.stop() == 0);
+    // The job is cancelled first, so the request is answered at once, not
+    // cut off with the connections still open after Server::kDrain (2 s).
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));
+    ResponseParser answer;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.feed(buf, static_cast<std::size_t>(n));
+    CHECK(answer.ended());
+    CHECK(answer.status() != 0);
+    ::close(fd);
+    ::close(silent);
   }
 
   TEST_CASE("POST /_replicate answers bad requests and unreachable peers with clear errors") {
