@@ -162,6 +162,21 @@ long long ms_since(steady_clock::time_point t) {
   return std::chrono::duration_cast<milliseconds>(steady_clock::now() - t).count();
 }
 
+// Writes ~25 MiB of documents (800 of 32 KiB) into `db`: enough that a
+// response listing them with their bodies fills the socket buffers of a
+// client that does not read.
+void write_25_mib(ServerProcess& s, const std::string& db) {
+  const std::string pad(32 * 1024, 'p');
+  for (int batch = 0; batch < 8; ++batch) {
+    std::string docs = "{\"docs\":[";
+    for (int i = 0; i < 100; ++i) {
+      docs += (i ? "," : "") + std::string("{\"_id\":\"d") + std::to_string(batch * 100 + i) +
+              "\",\"pad\":\"" + pad + "\"}";
+    }
+    REQUIRE(s.post("/" + db + "/_bulk_docs", docs + "]}").status == 201);
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("http") {
@@ -633,15 +648,7 @@ TEST_SUITE("http") {
     // ~25 MiB of documents: a feed of them with include_docs fills the
     // socket buffers of a client that does not read, and its thread then
     // blocks writing, so the server waits for it (Server::kDrain).
-    const std::string pad(32 * 1024, 'p');
-    for (int batch = 0; batch < 8; ++batch) {
-      std::string docs = "{\"docs\":[";
-      for (int i = 0; i < 100; ++i) {
-        docs += (i ? "," : "") + std::string("{\"_id\":\"d") + std::to_string(batch * 100 + i) +
-                "\",\"pad\":\"" + pad + "\"}";
-      }
-      REQUIRE(s.post("/db/_bulk_docs", docs + "]}").status == 201);
-    }
+    write_25_mib(s, "db");
     auto hog = std::make_unique<RawClient>(s.port());
     hog->get("/db/_changes?feed=continuous&include_docs=true&since=0");
     REQUIRE(hog->read_until([&] { return hog->status() != 0; }, milliseconds(3000)));
@@ -678,15 +685,7 @@ TEST_SUITE("http") {
     // ~25 MiB of documents, as above: _all_docs with include_docs fills the
     // socket buffers of a client that does not read, and the handler's
     // thread blocks writing (for up to the 60 s write timeout).
-    const std::string pad(32 * 1024, 'p');
-    for (int batch = 0; batch < 8; ++batch) {
-      std::string docs = "{\"docs\":[";
-      for (int i = 0; i < 100; ++i) {
-        docs += (i ? "," : "") + std::string("{\"_id\":\"d") + std::to_string(batch * 100 + i) +
-                "\",\"pad\":\"" + pad + "\"}";
-      }
-      REQUIRE(s.post("/db/_bulk_docs", docs + "]}").status == 201);
-    }
+    write_25_mib(s, "db");
     RawClient hog(s.port());
     hog.get("/db/_all_docs?include_docs=true");
     REQUIRE(hog.read_until([&] { return hog.status() != 0; }, milliseconds(5000)));
