@@ -230,15 +230,13 @@ Result<std::vector<RevsDiffEntry>> DatabaseImpl::revs_diff(
   for (std::size_t i = 0; i < request.size(); ++i) {
     RevTree::Diff diff;
     // An id that cannot exist has every revision missing.
-    bool found = false;
     std::optional<StoredDoc> doc;
     if (validate_doc_id(request[i].id).is_ok()) {
       auto loaded = StoredDoc::load(*txn, dbi_.docs, dbi_.by_seq, request[i].id);
       if (!loaded.is_ok()) return loaded.status();
-      found = loaded->found();
-      doc.emplace(std::move(loaded.value()));
+      if (loaded->found()) doc.emplace(std::move(loaded.value()));
     }
-    if (found) {
+    if (doc) {
       auto tree = doc->tree();
       if (!tree.is_ok()) return tree.status();
       diff = (*tree)->revs_diff(parsed[i]);
