@@ -404,10 +404,6 @@ void Server::stop() {
   // once its request in flight is answered.
   http_->end_idle_waits();
   const auto deadline = std::chrono::steady_clock::now() + kDrain;
-  // Replications end (continuous ones start again with the server, from
-  // _replicator); a one-shot POST /_replicate in flight then answers at
-  // once instead of holding its connection until its job is done.
-  for (const auto& job : scheduler_->jobs()) (void)scheduler_->cancel(job.id);
   // Live feeds end before cpp-httplib stops: once stopped, it no longer
   // calls a streamed response's provider, so a feed whose headers had just
   // gone out would be cut off without its last line. (A feed that ends
@@ -415,8 +411,15 @@ void Server::stop() {
   // that starts from now on, on a request already being read, is answered
   // whole at once.)
   {
-    std::unique_lock<std::mutex> lock(feeds_mu_);
+    std::lock_guard<std::mutex> lock(feeds_mu_);
     for (FeedWaiter* w : feeds_) w->wake();
+  }
+  // Replications end meanwhile (those kept in _replicator start again with
+  // the server); a one-shot POST /_replicate in flight then answers at
+  // once instead of holding its connection until its job is done.
+  for (const auto& job : scheduler_->jobs()) (void)scheduler_->cancel(job.id);
+  {
+    std::unique_lock<std::mutex> lock(feeds_mu_);
     feeds_cv_.wait_until(lock, deadline, [&] { return feeds_.empty(); });
   }
   // A response to a client that does not read it (a feed's included), or
