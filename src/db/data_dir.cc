@@ -41,12 +41,20 @@ void remove_quietly(const fs::path& p) {
 }
 
 class DataDirImpl final : public DataDir {
+  // What the spare string pools keep at most (see StringPool): room for
+  // arrays of a couple of thousand documents of up to 2 KiB, at most 5 MiB.
+  static constexpr std::size_t kSpareStrings = 2048;
+  static constexpr std::size_t kSpareBodyCapacity = 2048;
+  static constexpr std::size_t kSpareRecordCapacity = 512;
+
  public:
   DataDirImpl(std::string path, std::string uuid, const DataDirOptions& options, int lock_fd)
       : path_(std::move(path)), uuid_(std::move(uuid)), lock_fd_(lock_fd) {
     ctx_.options = options;
     ctx_.uuids = std::make_shared<SequentialUuids>(options.random);
     ctx_.helper = std::make_shared<HelperThread>();
+    ctx_.spare_bodies = std::make_shared<StringPool>(kSpareStrings, kSpareBodyCapacity);
+    ctx_.spare_records = std::make_shared<StringPool>(kSpareStrings, kSpareRecordCapacity);
     if (options.release_pages_interval.count() > 0) {
       releaser_ = std::thread([this] { release_pages_loop(); });
     }

@@ -17,6 +17,7 @@
 #include "db/helper_thread.h"
 #include "db/prepare_stream.h"
 #include "db/records.h"
+#include "db/string_pool.h"
 #include "db/uuid.h"
 #include "db/write_queue.h"
 #include "divan/database.h"
@@ -33,6 +34,10 @@ struct DatabaseContext {
   DataDirOptions options;  // clock and random never null here
   std::shared_ptr<SequentialUuids> uuids;
   std::shared_ptr<HelperThread> helper;  // parses large bulk arrays; never null
+  // The memory of large bulk arrays' bodies and records, kept for the next
+  // arrays (see StringPool); never null.
+  std::shared_ptr<StringPool> spare_bodies;
+  std::shared_ptr<StringPool> spare_records;
 };
 
 class StoredDoc;
@@ -131,7 +136,10 @@ class DatabaseImpl final : public Database,
 
   // ---- write path (database_write.cc) ----
   Status prepare(std::vector<ParsedDoc>& docs, bool new_edits, std::vector<PreparedDoc>* out);
-  Status prepare_one(ParsedDoc& d, bool new_edits, PreparedDoc* out);
+  // `spare_records`, if given, supplies the memory of a new document's
+  // records (see take_spare()).
+  Status prepare_one(ParsedDoc& d, bool new_edits, PreparedDoc* out,
+                     std::vector<std::string>* spare_records = nullptr);
   Result<std::vector<DocResult>> bulk_docs_streamed(std::string_view docs_json_array,
                                                     bool new_edits);
   Result<std::vector<DocResult>> write_docs(std::vector<PreparedDoc> docs, bool new_edits);

@@ -91,9 +91,10 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
   // Documents go to `out`, or, with a `sink`, to the sink, all but the first
   // `skip_docs` (handed over by an earlier pass).
   DocHandler(bool array, const ParseLimits& limits, Pass pass, const std::set<MemberRef>* skip,
-             std::vector<ParsedDoc>* out, const DocSink* sink = nullptr, std::size_t skip_docs = 0)
+             std::vector<ParsedDoc>* out, const DocSink* sink = nullptr, std::size_t skip_docs = 0,
+             std::vector<std::string>* spare_bodies = nullptr)
       : array_(array), doc_depth_(array ? 2 : 1), limits_(limits), pass_(pass), skip_(skip),
-        out_(out), sink_(sink), skip_docs_(skip_docs) {}
+        out_(out), sink_(sink), skip_docs_(skip_docs), spare_bodies_(spare_bodies) {}
 
   std::size_t completed() const { return completed_; }
 
@@ -319,6 +320,10 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
       if (Status s = validate_doc_id(doc_.id); !s.is_ok()) return fail(std::move(s));
     }
     if (has_revisions_ && !is_local_id(doc_.id) && !parse_revisions(revisions_text_)) return false;
+    if (spare_bodies_ != nullptr && !spare_bodies_->empty()) {
+      doc_.body = std::move(spare_bodies_->back());
+      spare_bodies_->pop_back();
+    }
     doc_.body.assign(body_buffer_.GetString(), body_buffer_.GetSize());
     if (doc_.body.size() > limits_.max_document_size) {
       return fail(Status(ErrorCode::kDocumentTooLarge, doc_.id));
@@ -485,6 +490,7 @@ class DocHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DocHan
   std::vector<ParsedDoc>* out_;
   const DocSink* sink_;
   const std::size_t skip_docs_;
+  std::vector<std::string>* const spare_bodies_;
   std::size_t completed_ = 0;  // documents finished in this pass
   const char* insitu_ = nullptr;
   const char* original_ = nullptr;
@@ -574,18 +580,19 @@ Status run_pass(std::string_view json, bool ascii, bool recursive, DocHandler& h
 // Parses into `out`, or hands each document to `sink` when it is given.
 Status parse(std::string_view json, bool array, const ParseLimits& limits,
              std::vector<ParsedDoc>* out, const DocSink* sink = nullptr,
-             std::string* scratch_buffer = nullptr) {
+             const ParseBuffers& buffers = {}) {
   // In-situ parsing stops at a NUL byte, which valid JSON text never holds.
   if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
     return Status::bad_request(kInvalidJson);
   }
   const bool ascii = is_ascii(json);
   std::string own;
-  std::string& scratch = scratch_buffer != nullptr ? *scratch_buffer : own;
+  std::string& scratch = buffers.scratch != nullptr ? *buffers.scratch : own;
   std::size_t first = out->size();
   std::size_t handed = 0;  // documents the sink has already had
   {
-    DocHandler fast(array, limits, DocHandler::Pass::kFast, nullptr, out, sink);
+    DocHandler fast(array, limits, DocHandler::Pass::kFast, nullptr, out, sink, 0,
+                    buffers.spare_bodies);
     Status s = run_pass(json, ascii, limits.recursive, fast, scratch);
     if (!fast.repeated_key()) {
       if (!s.is_ok()) out->resize(first);
@@ -599,7 +606,8 @@ Status parse(std::string_view json, bool array, const ParseLimits& limits,
   DocHandler analyse(array, limits, DocHandler::Pass::kAnalyse, nullptr, out);
   if (Status s = run_pass(json, ascii, limits.recursive, analyse, scratch); !s.is_ok()) return s;
   std::set<MemberRef> skip = analyse.shadowed();
-  DocHandler write(array, limits, DocHandler::Pass::kWrite, &skip, out, sink, handed);
+  DocHandler write(array, limits, DocHandler::Pass::kWrite, &skip, out, sink, handed,
+                   buffers.spare_bodies);
   Status s = run_pass(json, ascii, limits.recursive, write, scratch);
   if (!s.is_ok()) out->resize(first);
   return s;
@@ -623,9 +631,9 @@ Status parse_document_array(std::string_view json, const ParseLimits& limits,
 }
 
 Status parse_document_array(std::string_view json, const ParseLimits& limits,
-                            const DocSink& sink, std::string* scratch) {
+                            const DocSink& sink, const ParseBuffers& buffers) {
   std::vector<ParsedDoc> unused;
-  return parse(json, true, limits, &unused, &sink, scratch);
+  return parse(json, true, limits, &unused, &sink, buffers);
 }
 
 }  // namespace divan::db

@@ -59,14 +59,21 @@ Status parse_document_array(std::string_view json, const ParseLimits& limits,
 // returns ends the parse with that error.
 using DocSink = std::function<Status(ParsedDoc&&)>;
 
+// Memory a caller that parses many arrays keeps between them, for the
+// parser to reuse.
+struct ParseBuffers {
+  std::string* scratch = nullptr;  // for the parser's copy of the text
+  // Empty strings with capacity: each document's body takes one, from the
+  // back, while any are left.
+  std::vector<std::string>* spare_bodies = nullptr;
+};
+
 // Parses a JSON array of documents, handing each to `sink` as soon as it is
 // complete, so a consumer can work on the first documents while the rest
 // are parsed. The documents the sink got before an error are to be
-// discarded: the error stands for the whole array, as above. `scratch`, if
-// given, is the buffer for the parser's copy of the text, kept by a caller
-// that parses many arrays so its memory is reused.
+// discarded: the error stands for the whole array, as above.
 Status parse_document_array(std::string_view json, const ParseLimits& limits,
-                            const DocSink& sink, std::string* scratch = nullptr);
+                            const DocSink& sink, const ParseBuffers& buffers = {});
 
 }  // namespace divan::db
 

@@ -222,6 +222,13 @@ bool is_normalized_rev_hash(std::string_view hash) {
 // (0, 0) for "no parent".
 RevId new_rev_id(const RevId* parent, bool deleted, std::string_view canonical_body,
                  const std::vector<std::string>& attachment_digests) {
+  RevId rev;
+  new_rev_id(parent, deleted, canonical_body, &rev, attachment_digests);
+  return rev;
+}
+
+void new_rev_id(const RevId* parent, bool deleted, std::string_view canonical_body, RevId* out,
+                const std::vector<std::string>& attachment_digests) {
   static constexpr std::string_view kTag("divan-rev-1\0", 12);
   // The whole message in one buffer, hashed with one update: a call into
   // OpenSSL per field cost more than hashing the small fields.
@@ -244,11 +251,9 @@ RevId new_rev_id(const RevId* parent, bool deleted, std::string_view canonical_b
   // A large body is not kept by the thread.
   if (message.capacity() > (64 << 10)) message = std::string();
 
-  RevId rev;
-  rev.pos = (parent != nullptr ? parent->pos : 0) + 1;
-  rev.hash.reserve(kHexHashSize);
-  md5.finish_hex(&rev.hash);
-  return rev;
+  out->pos = (parent != nullptr ? parent->pos : 0) + 1;
+  out->hash.clear();
+  md5.finish_hex(&out->hash);
 }
 
 }  // namespace divan::rev

@@ -77,6 +77,11 @@ inline constexpr std::uint64_t kMaxRevPos = std::uint64_t{1} << 53;
 RevId new_rev_id(const RevId* parent, bool deleted, std::string_view canonical_body,
                  const std::vector<std::string>& attachment_digests = {});
 
+// The same, into `out`, whose hash keeps its memory: for a caller that
+// computes many revisions and keeps none of them.
+void new_rev_id(const RevId* parent, bool deleted, std::string_view canonical_body, RevId* out,
+                const std::vector<std::string>& attachment_digests = {});
+
 }  // namespace divan::rev
 
 #endif  // DIVAN_REV_REV_ID_H_

@@ -84,6 +84,48 @@ TEST_SUITE("db") {
     CHECK(t.get_json("doc100007") == small.get_json("doc100007"));
   }
 
+  TEST_CASE("large arrays after others, reusing their memory, store every body exactly") {
+    // The bodies and records of one array are kept for the next (StringPool):
+    // arrays of long, then short, then longer bodies must each store exactly
+    // what they sent, with the revisions a small write would make.
+    TestDb t;
+    TestDb small;
+    auto body = [](int i, std::size_t pad) {
+      return "{\"n\":" + std::to_string(i) + ",\"pad\":\"" +
+             std::string(pad, static_cast<char>('a' + i % 26)) + "\"}";
+    };
+    auto id_of = [](int i) { return "reuse" + std::to_string(100000 + i); };
+    const std::size_t pads[] = {250, 60, 600};
+    for (int a = 0; a < 3; ++a) {
+      std::string arr = "[";
+      for (int i = a * 1000; i < (a + 1) * 1000; ++i) {
+        if (i > a * 1000) arr += ",";
+        arr += "{\"_id\":\"" + id_of(i) + "\"," + body(i, pads[a]).substr(1);
+      }
+      arr += "]";
+      REQUIRE(arr.size() > 64 * 1024);  // streamed
+      auto r = t.db->bulk_docs(arr);
+      REQUIRE(r.is_ok());
+      REQUIRE(r->size() == 1000);
+      for (int i = a * 1000; i < (a + 1) * 1000; ++i) {
+        const divan::DocResult& row = (*r)[static_cast<std::size_t>(i - a * 1000)];
+        REQUIRE(row.status.is_ok());
+        CHECK(row.id == id_of(i));
+        auto got = t.db->get(id_of(i), {});
+        REQUIRE(got.is_ok());
+        CHECK(got->body == body(i, pads[a]));
+        CHECK(got->rev == row.rev);
+        if (i % 97 == 0) {
+          auto one = small.db->bulk_docs("[{\"_id\":\"" + id_of(i) + "\"," +
+                                         body(i, pads[a]).substr(1) + "]");
+          REQUIRE(one.is_ok());
+          CHECK((*one)[0].rev == row.rev);
+        }
+      }
+    }
+    CHECK(t.db->info()->doc_count == 3000);
+  }
+
   TEST_CASE("a large bulk array gives each document without _id a new id") {
     TestDb t;
     std::string arr = "[";
