@@ -702,8 +702,9 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
     constexpr std::size_t kKeptScratch = 4 << 20;
     thread_local std::string scratch;
     // The bodies' memory comes from those earlier arrays left, as far as
-    // it goes.
-    std::vector<std::string> spare_bodies;
+    // it goes. (The vector stays with the thread too: allocating it anew
+    // was a large request, which made glibc sort its bins right here.)
+    thread_local std::vector<std::string> spare_bodies;
     ctx_.spare_bodies->take(docs_json_array.size() / kMinDocBytes + 1, &spare_bodies);
     ParseBuffers buffers{&scratch, &spare_bodies};
     Status parsed = parse_document_array(docs_json_array, limits, [&](ParsedDoc&& d) -> Status {
