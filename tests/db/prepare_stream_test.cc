@@ -2,6 +2,8 @@
 // prepared by whichever of the two gets to it (db/prepare_stream.h).
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <random>
 #include <string>
 #include <thread>
@@ -71,6 +73,51 @@ TEST_SUITE("db") {
     check_sequence(got, 100);
     for (const Prepared& p : got) CHECK(p.by == std::this_thread::get_id());
     CHECK(s.status().is_ok());
+  }
+
+  TEST_CASE("while the producer prepares the next batch, the consumer prepares later ones") {
+    // The producer's prepare of the first batch (items 0-7) blocks until
+    // released; the consumer, finding that batch taken on, must prepare the
+    // two batches behind it instead of waiting.
+    std::atomic<bool> producer_in{false}, release{false};
+    std::atomic<int> by_consumer{0};
+    std::thread::id producer_id;
+    Stream* stream = nullptr;
+    Stream s(
+        [&](int& n, Prepared* out) -> Status {
+          if (std::this_thread::get_id() == producer_id) {
+            producer_in = true;
+            while (!release) std::this_thread::yield();
+          } else {
+            ++by_consumer;
+          }
+          out->value = n * 10;
+          out->by = std::this_thread::get_id();
+          return Status::ok();
+        },
+        2);
+    stream = &s;
+    std::thread producer([&] {
+      producer_id = std::this_thread::get_id();
+      for (int i = 0; i < 12; ++i) stream->add(i);  // batches of 8, 2 and 2
+      stream->finish(Status::ok());
+    });
+    while (!producer_in) std::this_thread::yield();
+    std::vector<Prepared> got;
+    std::thread consumer([&] { got = take_all(s); });
+    // Both later batches, before the producer is released (bounded, so
+    // that a consumer that waits instead fails the check, not the run).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (by_consumer < 4 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    CHECK(by_consumer == 4);
+    release = true;
+    consumer.join();
+    producer.join();
+    check_sequence(got, 12);
+    for (int i = 0; i < 8; ++i) CHECK(got[i].by == producer_id);
+    for (int i = 8; i < 12; ++i) CHECK(got[i].by != producer_id);
   }
 
   TEST_CASE("with both threads preparing, every item arrives once and in order") {
