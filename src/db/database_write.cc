@@ -13,7 +13,6 @@
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
-#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -35,20 +34,6 @@ constexpr std::size_t kSpareRefill = 64;
 // The smallest a document in a bulk array can be (`{}` and a comma): the
 // most bodies an array of a given size can need.
 constexpr std::size_t kMinDocBytes = 3;
-
-// Has the allocator sort out, now, the small blocks an array just freed.
-// glibc keeps freed small blocks in unsorted lists and sorts them only when
-// a request of a larger size comes; after an array was freed, that work
-// fell on the next array's first documents, on the parsing thread, while
-// the writer waited for them (measured: its first eight documents took
-// 35-40 us to parse instead of 6-10). A request of a few KiB makes glibc do
-// it here, on the thread that freed them, off the next array's path. With
-// another allocator this is one cheap allocation.
-void settle_heap() {
-  constexpr std::size_t kLargeRequest = 4096;  // above glibc's small-block range
-  void* volatile block = std::malloc(kLargeRequest);
-  std::free(block);
-}
 
 // `_bulk_docs` arrays from this size on are parsed on a second thread while
 // the first writes (about 270 documents of 240 bytes; below it, starting the
@@ -747,7 +732,6 @@ Result<std::vector<DocResult>> DatabaseImpl::bulk_docs_streamed(std::string_view
     bodies->give(&spare_bodies);
     records->give(&spare_records);
     docs->clear();
-    settle_heap();
   });
   return results;
 }
