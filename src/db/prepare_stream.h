@@ -104,28 +104,20 @@ class PrepareStream {
       if (done_ && !parse_status_.is_ok()) return false;  // nothing of it is written
       if (!batches_.empty()) {
         Batch& b = *batches_.front();
-        if (b.state == Batch::kParsed) {  // nobody is on it: prepare it here
-          b.state = Batch::kClaimed;
-          lock.unlock();
-          prepare_batch(b);
-          lock.lock();
-          mark_prepared_locked(b);
-          continue;
-        }
         if (b.state == Batch::kPrepared) {
           if (!b.refusal.is_ok()) break;
           for (Out& o : b.out) out->push_back(std::move(o));
           batches_.pop_front();
           return true;
         }
-        // The producer is preparing this one: prepare a later one here
-        // rather than wait for it.
-        if (Batch* later = first_parsed_locked()) {
-          later->state = Batch::kClaimed;
+        // Prepare a batch here rather than wait: this one if nobody is on
+        // it, else (the producer is preparing it) a later one.
+        if (Batch* todo = b.state == Batch::kParsed ? &b : first_parsed_locked()) {
+          todo->state = Batch::kClaimed;
           lock.unlock();
-          prepare_batch(*later);
+          prepare_batch(*todo);
           lock.lock();
-          mark_prepared_locked(*later);
+          mark_prepared_locked(*todo);
           continue;
         }
       } else if (done_) {
