@@ -154,6 +154,13 @@ void handle_replicate(Ctx& ctx) {
 
   auto result = scheduler.run(*spec);
   if (!result.is_ok()) return ctx.error(replication_error(result.status()));
+  // Cancelled (by a cancel request, or as the server stops) before it
+  // finished: not the "ok" of a finished run. (CouchDB 3.x leaves such a
+  // request waiting until the client gives up.)
+  if (result->cancelled) {
+    return ctx.error(HttpError{500, "replication_cancelled",
+                               "The replication was cancelled before it finished.", {}});
+  }
   // {"ok":true, ...the checkpoint document's fields}, as CouchDB answers.
   std::string body = R"({"ok":true)";
   if (result->no_changes) body += R"(,"no_changes":true)";

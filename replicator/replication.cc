@@ -58,7 +58,9 @@ class Replication::Impl {
       Status s = session();
       if (cancelled()) {
         set_state(ReplicationState::kCancelled, Status::ok());
-        return result();
+        auto r = result();
+        r->cancelled = true;
+        return r;
       }
       if (s.is_ok()) {
         set_state(ReplicationState::kCompleted, Status::ok());

@@ -165,7 +165,8 @@ class ReplicationScheduler {
 
   // Runs a one-shot `spec` on the caller's thread, listed in jobs()
   // meanwhile. If the same job is running already, waits for it and
-  // returns its result. Errors: as Replication::run().
+  // returns its result. Errors: as Replication::run(); a job ended by
+  // cancel() (or by the scheduler stopping) returns with `cancelled` set.
   Result<ReplicationResult> run(const ReplicationSpec& spec);
 
   // Cancels a running job and waits (up to 10 s) until it has ended, so

@@ -101,6 +101,9 @@ struct ReplicationResult {
   ReplicationStats stats;
   // True when the source had nothing the target lacked.
   bool no_changes = false;
+  // True when cancel() ended the run. A one-shot run then stopped before it
+  // finished: the target may lack some of what the source had.
+  bool cancelled = false;
   // The checkpoint document as last written (CouchDB's shape: session_id,
   // source_last_seq, replication_id_version, history), JSON text; with no
   // checkpoint written, the same fields for this run.
@@ -126,11 +129,12 @@ class Replication {
 
   // Replicates. A one-shot run returns when the target has everything the
   // source had when the run read its last batch; a continuous run returns
-  // only after cancel() (with the state kCancelled and an ok result). Errors: the peer's (not_found for a
-  // missing database, unauthorized, forbidden, bad_request for a peer that
-  // is not a CouchDB-style server), io_error after max_retries transient
-  // failures, bad_request for a malformed answer. A failed run leaves the
-  // checkpoint as the last completed batch wrote it.
+  // only after cancel(). A run ended by cancel() returns an ok result with
+  // `cancelled` set (and the state kCancelled). Errors: the peer's
+  // (not_found for a missing database, unauthorized, forbidden, bad_request
+  // for a peer that is not a CouchDB-style server), io_error after
+  // max_retries transient failures, bad_request for a malformed answer. A
+  // failed run leaves the checkpoint as the last completed batch wrote it.
   Result<ReplicationResult> run();
 
   // Stops run() soon (any thread; idempotent).

@@ -238,8 +238,42 @@ TEST_SUITE("http") {
     char buf[4096];
     for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.feed(buf, static_cast<std::size_t>(n));
     CHECK(answer.ended());
-    CHECK(answer.status() != 0);
+    // Not the "ok" of a finished replication.
+    CHECK(answer.status() == 500);
+    CHECK(answer.body().find("replication_cancelled") != std::string::npos);
     ::close(fd);
+    ::close(silent);
+  }
+
+  TEST_CASE("a one-shot POST /_replicate cancelled by another request answers that it was cancelled") {
+    // A source that takes connections and never answers (as above).
+    const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(silent >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(silent, 16) == 0);
+    REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    const std::string source = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/db";
+
+    ServerProcess s;
+    const std::string body = R"({"source":")" + source + R"(","target":"dst","create_target":true})";
+    Resp answer;
+    std::thread waiting([&] { answer = s.post("/_replicate", body); });
+    CHECK(eventually([&] { return s.get("/_active_tasks").json().Size() == 1; }));
+    Resp cancel = s.post("/_replicate", body.substr(0, body.size() - 1) + R"(,"cancel":true})");
+    CHECK(cancel.status == 200);
+    waiting.join();
+    INFO(answer.body);
+    CHECK(answer.status == 500);
+    auto j = answer.json();
+    REQUIRE(j.IsObject());
+    CHECK(j.HasMember("reason"));
+    REQUIRE(j.HasMember("error"));
+    CHECK(str(j["error"]) == "replication_cancelled");
+    CHECK(s.get("/_active_tasks").json().Size() == 0);
     ::close(silent);
   }
 

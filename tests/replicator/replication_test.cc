@@ -284,6 +284,7 @@ TEST_SUITE("replicator") {
     std::thread runner([&] {
       auto r = (*job)->run();
       CHECK(r.is_ok());
+      if (r.is_ok()) CHECK(r->cancelled);
       done = true;
     });
     CHECK(testing::eventually([&] { return (*job)->state() == ReplicationState::kRunning; }));

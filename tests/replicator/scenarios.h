@@ -96,6 +96,7 @@ inline void scenario_one_shot(Side& source, Side& target) {
   CHECK(r.stats.missing_found == 31);
   CHECK(r.stats.doc_write_failures == 0);
   CHECK_FALSE(r.no_changes);
+  CHECK_FALSE(r.cancelled);
   check_same(source, target);
 
   ReplicationResult again = replicate(source, target, o);
