@@ -29,10 +29,21 @@ void stats_fields(JsonWriter& w, const ReplicationStats& s) {
   w.key("docs_read").number(s.docs_read);
   w.key("docs_written").number(s.docs_written);
   w.key("doc_write_failures").number(s.doc_write_failures);
+  w.key("changes_pending");
+  if (s.changes_pending) {
+    w.number(*s.changes_pending);
+  } else {
+    w.null();
+  }
+  // As CouchDB: the last sequence read from the source's feed, the last one
+  // processed, and the last one checkpointed (one batch at a time, so the
+  // last two are the same).
   w.key("checkpointed_source_seq");
   seq(w, s.end_last_seq);
   w.key("source_seq");
-  seq(w, s.source_update_seq);
+  seq(w, s.read_seq);
+  w.key("through_seq");
+  seq(w, s.end_last_seq);
 }
 
 // The statistics CouchDB's `_scheduler/jobs` calls `info`.
@@ -186,8 +197,6 @@ void handle_active_tasks(Ctx& ctx) {
     job_fields(ctx, w, job);
     stats_fields(w, s);
     w.key("changes_read").number(s.changes_read);
-    w.key("through_seq");
-    seq(w, s.end_last_seq);
     w.key("process_status").string(std::string(replication_state_name(job.state)));
     w.key("started_on").number(static_cast<std::uint64_t>(job.start_time / 1000000));
     w.key("updated_on").number(static_cast<std::uint64_t>(job.update_time / 1000000));

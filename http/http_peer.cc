@@ -485,7 +485,7 @@ Result<PeerChanges> HttpPeer::changes(const PeerChangesOptions& options) {
   }
   auto r = send(method, target, std::move(body), wait ? &longpoll : nullptr);
   if (!r.is_ok()) return r.status();
-  if (r->wait_ended) return PeerChanges{{}, options.since};  // nothing changed in time
+  if (r->wait_ended) return PeerChanges{{}, options.since, std::nullopt};  // nothing changed in time
   if (r->status != 200) return error_from(*r, method, target);
 
   auto out = http::parse_changes(r->body);

@@ -182,6 +182,9 @@ Result<PeerChanges> parse_changes(std::string_view body) {
   if (results == nullptr || !results->IsArray() || !last_seq) return bad;
   PeerChanges out;
   out.last_seq = std::move(*last_seq);
+  if (const rapidjson::Value* pending = get_member(*d, "pending"); pending && pending->IsUint64()) {
+    out.pending = pending->GetUint64();
+  }
   for (const auto& row : results->GetArray()) {
     std::optional<std::string> seq = get_json_text(row, "seq");
     std::optional<std::string> id = get_string(row, "id");

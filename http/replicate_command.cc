@@ -175,12 +175,16 @@ int run_replicate_command(const std::vector<std::string>& args) {
   const bool tty = !r.quiet && isatty(STDERR_FILENO);
   if (tty) {
     r.options.on_progress = [](const ReplicationStats& s, ReplicationState state) {
-      std::fprintf(stderr, "\r\033[K%s: %llu written, %llu read, %llu failed; at %s of %s",
+      // The source's own count of what is left, when it gives one; its
+      // update_seq at the start otherwise.
+      const std::string left = s.changes_pending ? std::to_string(*s.changes_pending) + " pending"
+                                                 : "of " + s.source_update_seq;
+      std::fprintf(stderr, "\r\033[K%s: %llu written, %llu read, %llu failed; at %s, %s",
                    std::string(replication_state_name(state)).c_str(),
                    static_cast<unsigned long long>(s.docs_written),
                    static_cast<unsigned long long>(s.docs_read),
                    static_cast<unsigned long long>(s.doc_write_failures), s.end_last_seq.c_str(),
-                   s.source_update_seq.c_str());
+                   left.c_str());
       std::fflush(stderr);
     };
   }

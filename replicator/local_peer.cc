@@ -263,6 +263,7 @@ class LocalPeer final : public Peer {
       out.rows.push_back(std::move(c));
     }
     out.last_seq = std::to_string(r.last_seq);
+    out.pending = r.pending;
     return out;
   }
 

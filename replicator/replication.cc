@@ -157,10 +157,10 @@ class Replication::Impl {
       if (o_.continuous && caught_up) co.wait = o_.feed_wait;
       auto changes = source_->changes(co);
       if (!changes) return changes.status();
+      note_read(*changes);
       if (changes->rows.empty()) {
         // Nothing more for now: the feed's end is the source's sequence now
-        // (what _active_tasks shows as source_seq; set once per session
-        // otherwise). Record how far the feed has been read (a filter may
+        // (source_update_seq; set once per session otherwise). Record how far the feed has been read (a filter may
         // have skipped rows), then finish or wait.
         if (!changes->last_seq.empty()) update(changes->last_seq);
         if (!changes->last_seq.empty() && changes->last_seq != seq) {
@@ -349,6 +349,17 @@ class Replication::Impl {
       out.checkpoint_json = replicator::build_log(rec, history_);
     }
     return out;
+  }
+
+  // Records how far the source's feed has been read, and what it has left.
+  void note_read(const PeerChanges& changes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!changes.rows.empty()) {
+      stats_.read_seq = changes.rows.back().seq;
+    } else if (!changes.last_seq.empty()) {
+      stats_.read_seq = changes.last_seq;
+    }
+    if (changes.pending) stats_.changes_pending = changes.pending;
   }
 
   void update(const std::string& source_update_seq) {

@@ -65,6 +65,9 @@ struct PeerChange {
 struct PeerChanges {
   std::vector<PeerChange> rows;
   std::string last_seq;  // JSON text
+  // How many changes after last_seq the answer left out (CouchDB's
+  // `pending`), when the peer says.
+  std::optional<std::uint64_t> pending;
 };
 
 // One revision to fetch with its history (`_bulk_get?revs=true&latest=true`).

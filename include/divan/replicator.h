@@ -47,6 +47,11 @@ struct ReplicationStats {
   std::string session_id;
   // The source's update_seq when last read, for progress (JSON text).
   std::string source_update_seq = "0";
+  // The last sequence read from the source's changes feed (JSON text), and
+  // how many changes the source had after it, as its feed said (unknown
+  // until a source tells).
+  std::string read_seq = "0";
+  std::optional<std::uint64_t> changes_pending;
   std::uint64_t checkpoints = 0;  // checkpoints written in this run
   std::uint64_t retries = 0;      // transient failures that were retried
 };

@@ -134,9 +134,11 @@ TEST_SUITE("http") {
     CHECK(first->rows[0].seq == "1");
     CHECK(first->rows[1].id == "c");
     CHECK(first->last_seq == first->rows[1].seq);
+    CHECK(first->pending == std::optional<std::uint64_t>(1));  // the server's "pending"
     o.since = first->last_seq;
     auto rest = p->changes(o);
     REQUIRE(rest.is_ok());
+    CHECK(rest->pending == std::optional<std::uint64_t>(0));
     REQUIRE(rest->rows.size() == 1);
     CHECK(rest->rows[0].id == "b");
     CHECK(rest->rows[0].deleted);

@@ -191,6 +191,14 @@ TEST_SUITE("http") {
     CHECK(str(t[0]["replication_id"]) == id);
     CHECK(str(t[0]["source"]) == src);
     CHECK(t[0]["docs_written"].GetUint64() >= 1);
+    // CouchDB's progress fields: caught up, all three sequences agree.
+    CHECK(eventually([&] {
+      auto now = one.get("/_active_tasks").json();
+      return now.Size() == 1 && now[0]["changes_pending"].IsUint64() &&
+             now[0]["changes_pending"].GetUint64() == 0 && now[0]["source_seq"] == now[0]["through_seq"] &&
+             now[0]["source_seq"] == now[0]["checkpointed_source_seq"] && now[0]["source_seq"].IsUint64() &&
+             now[0]["source_seq"].GetUint64() == 21;
+    }));
     Resp jobs = one.get("/_scheduler/jobs");
     REQUIRE(jobs.status == 200);
     CHECK(jobs.json()["total_rows"].GetUint64() == 1);

@@ -296,6 +296,34 @@ TEST_SUITE("replicator") {
     CHECK((*job)->state() == ReplicationState::kCancelled);
   }
 
+  TEST_CASE("progress tells how far the feed was read and how many changes the source has left") {
+    Fixture f;
+    LocalSide a(*f.dir, "a"), b(*f.dir, "b");
+    for (int i = 0; i < 10; ++i) a.put(R"({"_id":"d)" + std::to_string(i) + R"("})");
+    ReplicationOptions o = fast_retries();
+    o.batch_size = 3;
+    std::vector<std::uint64_t> pending;
+    std::vector<std::string> read;
+    std::uint64_t changes_read = 0;
+    o.on_progress = [&](const ReplicationStats& s, ReplicationState) {
+      if (s.changes_read == changes_read) return;  // a change of state, not a batch
+      changes_read = s.changes_read;
+      CHECK(s.changes_pending.has_value());
+      pending.push_back(s.changes_pending.value_or(999));
+      read.push_back(s.read_seq);
+    };
+    auto job = Replication::create(a.peer(), b.peer(), o);
+    REQUIRE(job.is_ok());
+    CHECK_FALSE((*job)->stats().changes_pending.has_value());  // nothing read yet
+    auto r = (*job)->run();
+    REQUIRE(r.is_ok());
+    CHECK(pending == std::vector<std::uint64_t>{7, 4, 1, 0});
+    CHECK(read == std::vector<std::string>{"3", "6", "9", "10"});
+    CHECK(r->stats.changes_pending == std::optional<std::uint64_t>(0));
+    CHECK(r->stats.read_seq == "10");
+    CHECK(r->stats.end_last_seq == "10");
+  }
+
   TEST_CASE("a continuous replication's source_update_seq follows the source, not only its start") {
     Fixture f;
     LocalSide a(*f.dir, "a"), b(*f.dir, "b");
