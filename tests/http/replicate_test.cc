@@ -27,6 +27,32 @@ ReplicationOptions quick(std::uint64_t batch = 500) {
 
 std::string port_of(ServerProcess& s) { return std::to_string(s.port()); }
 
+// A database URL on loopback whose server takes connections (the kernel
+// completes them) and never answers: a replication from it waits on its
+// first request for the peer's 60 s timeout.
+class SilentSource {
+ public:
+  SilentSource() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd_, 16) == 0);
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    url_ = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/db";
+  }
+  ~SilentSource() { ::close(fd_); }
+  SilentSource(const SilentSource&) = delete;
+  SilentSource& operator=(const SilentSource&) = delete;
+  const std::string& url() const { return url_; }
+
+ private:
+  int fd_;
+  std::string url_;
+};
+
 // Runs the divan binary with `args`; returns its exit status and output.
 std::pair<int, std::string> run_divan(const std::vector<std::string>& args) {
   std::string cmd = std::string(std::getenv("DIVAN_BIN"));
@@ -216,18 +242,8 @@ TEST_SUITE("http") {
   }
 
   TEST_CASE("SIGTERM ends a one-shot POST /_replicate still waiting for its source") {
-    // A source that takes connections (the kernel completes them) and never
-    // answers: the job waits on it for the peer's 60 s request timeout.
-    const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(silent >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(silent, 16) == 0);
-    REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    const std::string source = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/db";
+    SilentSource silent;
+    const std::string source = silent.url();
 
     ServerProcess s;
     const int fd = connect_loopback(s.port());
@@ -250,21 +266,11 @@ TEST_SUITE("http") {
     CHECK(answer.status() == 500);
     CHECK(answer.body().find("replication_cancelled") != std::string::npos);
     ::close(fd);
-    ::close(silent);
   }
 
   TEST_CASE("a one-shot POST /_replicate cancelled by another request answers that it was cancelled") {
-    // A source that takes connections and never answers (as above).
-    const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(silent >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(silent, 16) == 0);
-    REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    const std::string source = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/db";
+    SilentSource silent;
+    const std::string source = silent.url();
 
     ServerProcess s;
     const std::string body = R"({"source":")" + source + R"(","target":"dst","create_target":true})";
@@ -282,7 +288,6 @@ TEST_SUITE("http") {
     REQUIRE(j.HasMember("error"));
     CHECK(str(j["error"]) == "replication_cancelled");
     CHECK(s.get("/_active_tasks").json().Size() == 0);
-    ::close(silent);
   }
 
   TEST_CASE("POST /_replicate answers bad requests and unreachable peers with clear errors") {
