@@ -148,7 +148,8 @@ void handle_replicate(Ctx& ctx) {
       id = *computed;
     }
     if (Status s = scheduler.cancel(id); !s.is_ok()) {
-      return ctx.error(HttpError{404, "not_found", "There is no replication job " + id, {}});
+      // CouchDB's error name here is "not found", with a space.
+      return ctx.error(HttpError{404, "not found", "There is no replication job " + id, {}});
     }
     JsonWriter w;
     w.start_object().key("ok").boolean(true).key("_local_id").string(id).end_object();

@@ -236,6 +236,7 @@ TEST_SUITE("http") {
     CHECK(eventually([&] { return one.get("/_active_tasks").json().Size() == 0; }));
     Resp twice = one.post("/_replicate", R"({"replication_id":")" + id + R"(","cancel":true})");
     CHECK(twice.status == 404);
+    CHECK(str(twice.json()["error"]) == "not found");  // CouchDB's, with the space
     // Cancelling by the same body works too.
     REQUIRE(one.post("/_replicate", cbody).status == 202);
     CHECK(one.post("/_replicate", cbody.substr(0, cbody.size() - 1) + R"(,"cancel":true})").status == 200);
