@@ -142,6 +142,7 @@ class Replication::Impl {
       if (!started_) {
         stats_.start_last_seq = seq;
         stats_.end_last_seq = seq;
+        stats_.read_seq = seq;
         started_ = true;
       }
     }
@@ -160,8 +161,9 @@ class Replication::Impl {
       note_read(*changes);
       if (changes->rows.empty()) {
         // Nothing more for now: the feed's end is the source's sequence now
-        // (source_update_seq; set once per session otherwise). Record how far the feed has been read (a filter may
-        // have skipped rows), then finish or wait.
+        // (source_update_seq; set once per session otherwise). Record how
+        // far the feed has been read (a filter may have skipped rows), then
+        // finish or wait.
         if (!changes->last_seq.empty()) update(changes->last_seq);
         if (!changes->last_seq.empty() && changes->last_seq != seq) {
           seq = changes->last_seq;

@@ -322,6 +322,20 @@ TEST_SUITE("replicator") {
     CHECK(r->stats.changes_pending == std::optional<std::uint64_t>(0));
     CHECK(r->stats.read_seq == "10");
     CHECK(r->stats.end_last_seq == "10");
+
+    // A later run starts from the checkpoint, and says so before it reads.
+    a.put(R"({"_id":"more"})");
+    std::optional<std::string> first_read;
+    ReplicationOptions again = fast_retries();
+    again.on_progress = [&](const ReplicationStats& s, ReplicationState state) {
+      if (state == ReplicationState::kRunning && !first_read) first_read = s.read_seq;
+    };
+    auto second = Replication::create(a.peer(), b.peer(), again);
+    REQUIRE(second.is_ok());
+    auto r2 = (*second)->run();
+    REQUIRE(r2.is_ok());
+    CHECK(first_read == std::optional<std::string>("10"));
+    CHECK(r2->stats.read_seq == "11");
   }
 
   TEST_CASE("a continuous replication's source_update_seq follows the source, not only its start") {
