@@ -192,16 +192,11 @@ class PrepareStream {
       Batch* b = nullptr;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (refused_.load(std::memory_order_relaxed) || cancelled()) return;
-        for (auto& candidate : batches_) {
-          // The batch the writer waits for is its to prepare: it would
-          // otherwise wait for this thread to prepare it.
-          if (consumer_waiting_ && candidate == batches_.front()) continue;
-          if (candidate->state == Batch::kParsed) {
-            b = candidate.get();
-            break;
-          }
-        }
+        if (cancelled()) return;
+        // The batch the writer waits for is its to prepare: it would
+        // otherwise wait for this thread to prepare it.
+        const bool leave_front = consumer_waiting_ && !batches_.empty();
+        b = first_parsed_locked(leave_front ? batches_.front().get() : nullptr);
         if (b == nullptr) return;
         b->state = Batch::kClaimed;
       }
@@ -214,11 +209,12 @@ class PrepareStream {
     }
   }
 
-  // The oldest published batch that no one has taken on, if any.
-  Batch* first_parsed_locked() {
+  // The oldest published batch that no one has taken on, other than
+  // `skip`, if any; none once an item was refused.
+  Batch* first_parsed_locked(const Batch* skip = nullptr) {
     if (refused_.load(std::memory_order_relaxed)) return nullptr;
     for (auto& b : batches_) {
-      if (b->state == Batch::kParsed) return b.get();
+      if (b.get() != skip && b->state == Batch::kParsed) return b.get();
     }
     return nullptr;
   }
